@@ -1,0 +1,54 @@
+# The course's commands. `make book` and `make test` set everything up by themselves on a machine
+# with Python 3.11+, pip, make and npm (for the site's offline MathJax).
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+READY := $(VENV)/.ready
+ASSETS := node_modules/.ready
+PORT ?= 8000
+
+# One BLAS thread: the same floating-point sums on every machine, so that stored notebook outputs
+# match, and steady timings on small machines.
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+NOTEBOOK_DIRS := book exercises solutions
+NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help book test lab serve clean
+
+help:  ## List the commands.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(READY): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+$(ASSETS): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+book: $(READY) $(ASSETS)  ## Build the whole site into _build/html (every notebook executed, warnings are errors).
+	$(BIN)/jupyter-book build . -W -n --keep-going --all
+
+test: $(READY)  ## Run every test: the package's tests, then every notebook against its stored outputs.
+	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(NBVAL) $(NOTEBOOK_DIRS)
+
+lab: $(READY)  ## Open the course in JupyterLab.
+	$(BIN)/jupyter lab --ip=127.0.0.1
+
+serve:  ## Serve the built site on http://127.0.0.1:$(PORT) (run `make book` first).
+	@test -f _build/html/index.html || { echo "No site in _build/html: run 'make book' first."; exit 1; }
+	$(BIN)/python -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+clean:  ## Remove the built site and caches (keeps .venv and node_modules).
+	rm -rf _build .pytest_cache .hypothesis
+	find . -name __pycache__ -not -path './.venv/*' -not -path './node_modules/*' -prune -exec rm -rf {} +
