@@ -1,5 +1,5 @@
 # The course's commands. `make book` and `make test` set everything up by themselves on a machine
-# with Python 3.11+, pip, make and npm (for the site's offline MathJax).
+# with Python 3.11+, pip and make (npm, for the site's offline MathJax, is installed when missing).
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
@@ -32,6 +32,8 @@ $(READY): requirements.txt pyproject.toml
 	@touch $@
 
 $(ASSETS): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: installing Debian's nodejs and npm"; \
+	  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
