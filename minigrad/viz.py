@@ -1,0 +1,220 @@
+"""Drawing a :class:`~minigrad.scalar.Value` computation graph with matplotlib (chapter 2).
+
+The graph is laid out in layers from the leaves (left) to the output (right): a computed node sits
+one layer to the right of its deepest input, and a leaf sits just left of its first consumer, so an
+input such as :math:`x^{(t)}` appears next to the step that reads it while a shared parameter
+:math:`\\theta` fans out to every step. Everything is iterative, so the layout never recurses.
+
+matplotlib is imported inside :func:`draw_graph`, so ``import minigrad`` needs only numpy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from minigrad.scalar import Value
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from matplotlib.axes import Axes
+
+__all__ = ["draw_graph", "graph_layers"]
+
+# Geometry in data units; one data unit is drawn as INCH_PER_UNIT inches when draw_graph makes
+# its own figure, so that the fixed font sizes fit inside the boxes.
+BOX_WIDTH = 1.5
+BOX_HEIGHT = 0.72
+OP_WIDTH = 0.62
+OP_HEIGHT = 0.34
+ARROW_ROOM = 0.45  # free space for the arrow heads between a layer and the op tags of the next
+NODE_ROOM = 0.3  # free space between two nodes of one layer
+MARGIN = 0.25
+INCH_PER_UNIT = 0.62
+ORDERING_SWEEPS = 4
+DIRECTIONS = ("LR", "TB")
+
+# Short names for ops whose full name would not fit in the op tag.
+_OP_SYMBOLS = {"*": "×", "sigmoid": "σ"}
+
+
+def graph_layers(root: Value) -> list[list[Value]]:
+    """Split the graph that produced ``root`` into layers, leaves first and ``root`` last.
+
+    Every node goes one layer before its earliest consumer ("as late as possible"), so a side
+    computation such as :math:`u x^{(t)}` sits next to the step that uses it, and a shared leaf sits
+    next to the first step that reads it. Nodes within a layer are then ordered to reduce edge
+    crossings (a few sweeps of the barycentre heuristic).
+
+    Args:
+        root: the output of the graph, usually the loss.
+
+    Returns:
+        The layers, each a list of nodes in drawing order.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_graph needs a Value, got {type(root).__name__}")
+    order = root.topological_order()  # iterative: inputs before the nodes that use them
+    consumers: dict[int, list[Value]] = {id(node): [] for node in order}
+    for node in order:
+        for child in _distinct_inputs(node):
+            consumers[id(child)].append(node)
+    steps_before_root: dict[int, int] = {}
+    for node in reversed(order):  # consumers before their inputs
+        steps_before_root[id(node)] = 1 + max(
+            (steps_before_root[id(parent)] for parent in consumers[id(node)]), default=-1
+        )
+    depth = max(steps_before_root.values())
+    layers: list[list[Value]] = [[] for _ in range(depth + 1)]
+    for node in order:
+        layers[depth - steps_before_root[id(node)]].append(node)
+    _reduce_crossings(layers, consumers)
+    return layers
+
+
+def draw_graph(
+    root: Value,
+    ax: Axes | None = None,
+    *,
+    direction: str = "LR",
+    show_grad: bool = True,
+    precision: int = 4,
+    fontsize: float = 8.0,
+    title: str | None = None,
+    max_nodes: int = 150,
+) -> Axes:
+    """Draw the computation graph that produced ``root``: one box per :class:`Value`.
+
+    Each box shows the node's label (if it has one), its ``data`` and, unless ``show_grad`` is
+    false, its ``grad``. A computed node has a small tag on its incoming side with the name of the
+    op that made it, and an arrow runs from each input to that tag. Leaves come first (left, or
+    top), ``root`` last.
+
+    Args:
+        root: the output of the graph, usually the loss.
+        ax: the matplotlib Axes to draw on; a new figure sized to the graph when ``None``.
+        direction: ``"LR"`` (layers from left to right) or ``"TB"`` (from top to bottom, better
+            for long graphs on a narrow page).
+        show_grad: also print each node's ``grad`` (call ``root.backward()`` first).
+        precision: significant digits of the printed numbers.
+        fontsize: font size of the box texts, in points.
+        title: the Axes title; ``"Computation graph of <root label>"`` when ``None``.
+        max_nodes: refuse graphs larger than this, which would not be legible.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: ``root`` is not a Value.
+        ValueError: ``direction`` is unknown, or the graph has more than ``max_nodes`` nodes.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"draw_graph needs a Value, got {type(root).__name__}")
+    if direction not in DIRECTIONS:
+        raise ValueError(f"draw_graph: direction must be one of {DIRECTIONS}, got {direction!r}")
+    n_nodes = len(root.topological_order())
+    if n_nodes > max_nodes:
+        raise ValueError(
+            f"draw_graph: the graph has {n_nodes} nodes, more than max_nodes={max_nodes}; "
+            "draw a smaller graph (fewer time steps) or raise max_nodes"
+        )
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    layers = graph_layers(root)
+    across = direction == "LR"  # True: layers are columns; False: layers are rows
+    if across:
+        layer_gap = BOX_WIDTH + OP_WIDTH + ARROW_ROOM
+        node_gap = BOX_HEIGHT + NODE_ROOM
+    else:
+        layer_gap = BOX_HEIGHT + OP_HEIGHT + ARROW_ROOM
+        node_gap = BOX_WIDTH + NODE_ROOM
+    centre: dict[int, tuple[float, float]] = {}
+    for i, nodes in enumerate(layers):
+        for j, node in enumerate(nodes):
+            along, offset = i * layer_gap, ((len(nodes) - 1) / 2 - j) * node_gap
+            centre[id(node)] = (along, offset) if across else (-offset, -along)
+
+    xs = [x for x, _ in centre.values()]
+    ys = [y for _, y in centre.values()]
+    x_lim = (min(xs) - BOX_WIDTH / 2 - (OP_WIDTH if across else 0) - MARGIN,
+             max(xs) + BOX_WIDTH / 2 + MARGIN)
+    y_lim = (min(ys) - BOX_HEIGHT / 2 - MARGIN,
+             max(ys) + BOX_HEIGHT / 2 + (0 if across else OP_HEIGHT) + MARGIN)
+    if ax is None:
+        size = ((x_lim[1] - x_lim[0]) * INCH_PER_UNIT, (y_lim[1] - y_lim[0]) * INCH_PER_UNIT + 0.4)
+        _, ax = plt.subplots(figsize=size, layout="constrained")
+
+    for node in (node for nodes in layers for node in nodes):
+        x, y = centre[id(node)]
+        ax.add_patch(FancyBboxPatch(
+            (x - BOX_WIDTH / 2, y - BOX_HEIGHT / 2), BOX_WIDTH, BOX_HEIGHT,
+            boxstyle="round,pad=0,rounding_size=0.08",
+            facecolor="#e8f0fa" if node._prev else "#fdf3dc",
+            edgecolor="#33475b", linewidth=1.0, zorder=2, gid="node",
+        ))
+        ax.text(x, y, _node_text(node, show_grad, precision), ha="center", va="center",
+                fontsize=fontsize, zorder=3, gid="node-text")
+        if not node._prev:
+            continue
+        if across:
+            tag = (x - BOX_WIDTH / 2 - OP_WIDTH / 2, y)
+            arrow_end = (tag[0] - OP_WIDTH / 2, y)
+        else:
+            tag = (x, y + BOX_HEIGHT / 2 + OP_HEIGHT / 2)
+            arrow_end = (x, tag[1] + OP_HEIGHT / 2)
+        ax.add_patch(FancyBboxPatch(
+            (tag[0] - OP_WIDTH / 2, tag[1] - OP_HEIGHT / 2), OP_WIDTH, OP_HEIGHT,
+            boxstyle=f"round,pad=0,rounding_size={OP_HEIGHT / 2}",
+            facecolor="white", edgecolor="#33475b", linewidth=0.8, zorder=2, gid="op",
+        ))
+        ax.text(*tag, _OP_SYMBOLS.get(node.op, node.op), ha="center", va="center",
+                fontsize=fontsize * 0.9, zorder=3, gid="op-text")
+        for child in _distinct_inputs(node):
+            cx, cy = centre[id(child)]
+            start = (cx + BOX_WIDTH / 2, cy) if across else (cx, cy - BOX_HEIGHT / 2)
+            ax.add_patch(FancyArrowPatch(
+                start, arrow_end, arrowstyle="-|>", mutation_scale=9, shrinkA=0, shrinkB=1,
+                color="#5a6b7d", linewidth=0.8, zorder=1, gid="edge",
+            ))
+
+    ax.set_xlim(*x_lim)
+    ax.set_ylim(*y_lim)
+    ax.set_axis_off()
+    ax.set_title(title if title is not None else f"Computation graph of {root.label or 'the output'}")
+    return ax
+
+
+def _distinct_inputs(node: Value) -> list[Value]:
+    """The inputs of ``node`` without repeats (``a * a`` has one input drawn once)."""
+    seen: set[int] = set()
+    inputs = []
+    for child in node.inputs():
+        if id(child) not in seen:
+            seen.add(id(child))
+            inputs.append(child)
+    return inputs
+
+
+def _node_text(node: Value, show_grad: bool, precision: int) -> str:
+    lines = [node.label] if node.label else []
+    lines.append(f"data {node.data:.{precision}g}")
+    if show_grad:
+        lines.append(f"grad {node.grad:.{precision}g}")
+    return "\n".join(lines)
+
+
+def _reduce_crossings(layers: list[list[Value]], consumers: dict[int, list[Value]]) -> None:
+    """Reorder each layer in place by the mean position of its neighbours (barycentre sweeps)."""
+    for sweep in range(ORDERING_SWEEPS):
+        forward = sweep % 2 == 0
+        indices = range(1, len(layers)) if forward else range(len(layers) - 2, -1, -1)
+        for i in indices:
+            reference = layers[i - 1] if forward else layers[i + 1]
+            rank = {id(node): r for r, node in enumerate(reference)}
+
+            def barycentre(item: tuple[int, Value]) -> float:
+                position, node = item
+                neighbours = _distinct_inputs(node) if forward else consumers[id(node)]
+                ranks = [rank[id(n)] for n in neighbours if id(n) in rank]
+                return sum(ranks) / len(ranks) if ranks else float(position)
+
+            layers[i] = [node for _, node in sorted(enumerate(layers[i]), key=barycentre)]
