@@ -9,6 +9,13 @@ BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 ASSETS := node_modules/.ready
 PORT ?= 8000
+# The site build and what it is built from: `make site-check` rebuilds only when a source is newer.
+SITE_STAMP := _build/.site-built
+SITE_SOURCES := _config.yml _toc.yml $(wildcard references.bib _static/* _ext/*.py) \
+  $(shell find book minigrad -type f \( -name '*.md' -o -name '*.ipynb' -o -name '*.py' \
+  -o -name '*.png' -o -name '*.svg' \) -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
+BUILD_SITE = $(BIN)/jupyter-book build . -W -n --keep-going --all && touch $(SITE_STAMP)
+CHROMIUM ?= /usr/bin/chromium
 
 # One BLAS thread: the same floating-point sums on every machine, so that stored notebook outputs
 # match, and steady timings on small machines.
@@ -20,7 +27,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 NOTEBOOK_DIRS := book exercises solutions
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help book test lab serve clean
+.PHONY: help book test site-check exercises lab serve clean
 
 help:  ## List the commands.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,11 +45,24 @@ $(ASSETS): package.json package-lock.json
 	@touch $@
 
 book: $(READY) $(ASSETS)  ## Build the whole site into _build/html (every notebook executed, warnings are errors).
-	$(BIN)/jupyter-book build . -W -n --keep-going --all
+	$(BUILD_SITE)
+
+$(SITE_STAMP): $(READY) $(ASSETS) $(SITE_SOURCES)
+	$(BUILD_SITE)
+
+$(CHROMIUM):
+	@echo "Chromium not found at $@: installing Debian's chromium package (needs root)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
+site-check: $(SITE_STAMP) $(ASSETS) $(CHROMIUM)  ## Open every page of the site in headless Chromium and check it (builds it if stale).
+	CHROMIUM=$(CHROMIUM) node tests/site/check_site.mjs _build/html _build/site-check
 
 test: $(READY)  ## Run every test: the package's tests, then every notebook against its stored outputs.
 	$(BIN)/python -m pytest -q tests
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(NBVAL) $(NOTEBOOK_DIRS)
+
+exercises: $(READY)  ## Generate exercises/ from solutions/, then execute both and store their outputs.
+	$(BIN)/python -m minigrad.grading.generate --exercises-dir exercises solutions/*.ipynb
 
 lab: $(READY)  ## Open the course in JupyterLab.
 	$(BIN)/jupyter lab --ip=127.0.0.1
