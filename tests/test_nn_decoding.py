@@ -1,0 +1,132 @@
+"""Sampling, greedy decoding and beam search (minigrad.nn.decoding)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad import functional as F
+from minigrad import nn
+
+START, A, B, X, Y, EOS = range(6)
+
+
+def markov_step(table):
+    """A step function whose next-token distribution depends only on the last token (no state)."""
+    logits = np.log(np.asarray(table) + 1e-300)
+
+    def step(tokens, state):
+        return logits[tokens], state
+
+    return step
+
+
+def trap_table():
+    """Greedy takes A (0.6), but A's continuations are spread out: A X EOS has 0.3, B X EOS has 0.4."""
+    table = np.zeros((6, 6))
+    table[START, [A, B]] = [0.6, 0.4]
+    table[A, [X, Y]] = [0.5, 0.5]
+    table[B, X] = 1.0
+    table[X, EOS] = table[Y, EOS] = table[EOS, EOS] = 1.0
+    return table
+
+
+def test_greedy_misses_the_most_probable_sequence_and_beam_search_finds_it():
+    step = markov_step(trap_table())
+    tokens, log_prob = nn.greedy_decode(step, START, max_length=5, eos_token=EOS)
+    assert tokens == [A, X, EOS] and log_prob == pytest.approx(math.log(0.3))
+    best = nn.beam_search(step, START, beam_width=2, max_length=5, eos_token=EOS)
+    assert best[0][0] == [B, X, EOS] and best[0][1] == pytest.approx(math.log(0.4))
+    assert [seq for seq, _ in best] == [[B, X, EOS], [A, X, EOS]]
+
+
+def test_beam_width_one_is_greedy():
+    step = markov_step(trap_table())
+    ((tokens, log_prob),) = nn.beam_search(step, START, beam_width=1, max_length=5, eos_token=EOS)
+    greedy_tokens, greedy_log_prob = nn.greedy_decode(step, START, 5, eos_token=EOS)
+    assert tokens == greedy_tokens and log_prob == pytest.approx(greedy_log_prob)
+
+
+def test_length_normalisation_prefers_longer_sequences():
+    """Stopping at once has probability 0.5, the best of all; but A A A ... has a per-token
+    log-probability near log 0.9 > log 0.5, so with length_penalty = 1 the long sequence wins."""
+    table = np.zeros((6, 6))
+    table[START, [EOS, A]] = [0.5, 0.5]
+    table[A, [A, EOS]] = [0.9, 0.1]
+    table[EOS, EOS] = 1.0
+    step = markov_step(table)
+    plain = nn.beam_search(step, START, beam_width=3, max_length=6, eos_token=EOS)
+    assert plain[0][0] == [EOS]
+    normalised = nn.beam_search(step, START, beam_width=3, max_length=6, eos_token=EOS, length_penalty=1.0)
+    assert len(normalised[0][0]) > 1
+    score = lambda pair: pair[1] / len(pair[0])  # noqa: E731
+    assert score(normalised[0]) >= max(score(pair) for pair in normalised)
+
+
+def test_sample_frequencies_temperature_and_top_k():
+    table = np.zeros((6, 6))
+    table[START, [A, B, X]] = [0.5, 0.3, 0.2]
+    step = markov_step(table)
+    draws = nn.sample(step, START, max_length=1, rng=np.random.default_rng(0), num_samples=5000)
+    first = np.array([tokens[0] for tokens, _ in draws])
+    np.testing.assert_allclose(np.bincount(first, minlength=6)[[A, B, X]] / 5000, [0.5, 0.3, 0.2], atol=0.03)
+    for tokens, log_prob in draws[:20]:
+        assert log_prob == pytest.approx(math.log(table[START, tokens[0]]))
+    cold = nn.sample(step, START, 1, np.random.default_rng(1), num_samples=200, temperature=0.05)
+    assert all(tokens == [A] for tokens, _ in cold)
+    top2 = nn.sample(step, START, 1, np.random.default_rng(2), num_samples=500, top_k=2)
+    assert {tokens[0] for tokens, _ in top2} == {A, B}
+    hot = nn.sample(step, START, 1, np.random.default_rng(3), num_samples=3000, temperature=20.0)
+    counts = np.bincount([tokens[0] for tokens, _ in hot], minlength=6)[[A, B, X]]
+    np.testing.assert_allclose(counts / 3000, 1 / 3, atol=0.04)  # flattened: nearly uniform
+
+
+def test_sample_stops_each_sequence_at_eos():
+    step = markov_step(trap_table())
+    for tokens, log_prob in nn.sample(step, START, 10, np.random.default_rng(4), num_samples=50, eos_token=EOS):
+        assert tokens[-1] == EOS and len(tokens) == 3
+        assert log_prob == pytest.approx(math.log(0.3)) or log_prob == pytest.approx(math.log(0.4))
+
+
+def test_beam_search_with_an_lstm_reorders_its_state_and_reports_true_log_probs():
+    """Rescore every returned sequence with the model run over it: the log-probabilities agree."""
+    rng = np.random.default_rng(5)
+    vocab, hidden = 5, 6
+    embed, cell, readout = nn.Embedding(vocab, 4, rng=rng), nn.LSTMCell(4, hidden, rng=rng), nn.Linear(hidden, vocab, rng=rng)
+
+    def step(tokens, state):
+        h, c = cell(embed(tokens), state)
+        return readout(h), (h, c)
+
+    results = nn.beam_search(step, 0, beam_width=3, max_length=4, eos_token=4)
+    assert 1 <= len(results) <= 3
+    for tokens, log_prob in results:
+        inputs, state, total = [0] + tokens[:-1], None, 0.0
+        for previous, token in zip(inputs, tokens):
+            logits, state = step(np.array([previous]), state)
+            total += F.log_softmax(logits, axis=-1).data[0, token]
+        assert log_prob == pytest.approx(total, rel=1e-12)
+    scores = [lp for _, lp in results]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_decoding_records_no_graph_and_checks_arguments():
+    cell = nn.RNNCell(2, 2, rng=np.random.default_rng(6))
+    seen = []
+
+    def step(tokens, state):
+        h = cell(minigrad.ones(len(tokens), 2), state)
+        seen.append(h.requires_grad)
+        return h, h
+
+    nn.greedy_decode(step, 0, 2)
+    assert seen == [False, False]
+    with pytest.raises(ValueError, match="max_length must be >= 1"):
+        nn.greedy_decode(step, 0, 0)
+    with pytest.raises(ValueError, match="beam_width must be >= 1"):
+        nn.beam_search(step, 0, 0, 3)
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        nn.sample(step, 0, 3, np.random.default_rng(0), temperature=0)

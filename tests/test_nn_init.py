@@ -1,0 +1,72 @@
+"""Weight initialisation (minigrad.nn.init)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad import nn
+from minigrad.nn import init
+
+
+@pytest.mark.parametrize("shape", [(5, 5), (8, 3), (3, 8), (4, 2, 3)])
+def test_orthogonal_has_orthonormal_rows_or_columns(shape):
+    w = init.orthogonal_(minigrad.zeros(shape), gain=2.0, rng=np.random.default_rng(0))
+    q = w.data.reshape(shape[0], -1) / 2.0
+    small = min(q.shape)
+    gram = q.T @ q if q.shape[0] >= q.shape[1] else q @ q.T
+    np.testing.assert_allclose(gram, np.eye(small), atol=1e-12)
+
+
+def test_orthogonal_writes_into_a_view_such_as_one_gate_block():
+    cell = nn.LSTMCell(3, 4, rng=np.random.default_rng(1))
+    before = cell.weight_hh.data.copy()
+    init.orthogonal_(cell.weight_hh.data[4:8], rng=np.random.default_rng(2))
+    block = cell.weight_hh.data[4:8]
+    np.testing.assert_allclose(block @ block.T, np.eye(4), atol=1e-12)
+    np.testing.assert_array_equal(cell.weight_hh.data[:4], before[:4])
+
+
+def test_xavier_uniform_bound_and_spread():
+    w = init.xavier_uniform_(minigrad.zeros(200, 100), gain=1.5, rng=np.random.default_rng(3))
+    bound = 1.5 * np.sqrt(6 / 300)
+    assert np.abs(w.data).max() <= bound
+    assert np.abs(w.data).max() > 0.99 * bound
+    assert abs(w.data.std() - bound / np.sqrt(3)) < 0.01 * bound
+
+
+def test_uniform_and_zeros_keep_dtype_and_return_their_argument():
+    w = minigrad.zeros(1000, dtype=np.float32)
+    assert init.uniform_(w, -0.5, 2.0, rng=np.random.default_rng(4)) is w
+    assert w.dtype == np.float32 and w.data.min() >= -0.5 and w.data.max() <= 2.0 and w.data.min() < -0.4
+    assert init.zeros_(w) is w and not w.data.any()
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        init.orthogonal_(minigrad.zeros(3))
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        init.xavier_uniform_(minigrad.zeros(3))
+    with pytest.raises(TypeError, match="Tensor or a numpy array"):
+        init.zeros_([1.0, 2.0])
+
+
+def test_lstm_forget_bias_sets_the_second_gate_block_of_every_layer_and_direction():
+    rng = np.random.default_rng(5)
+    model = nn.Sequential(nn.LSTM(2, 3, num_layers=2, bidirectional=True, rng=rng), nn.LSTMCell(2, 3, rng=rng))
+    assert init.lstm_forget_bias_(model, 1.0) is model
+    for name, value in model.state_dict().items():
+        if "bias_ih" in name:
+            np.testing.assert_array_equal(value[3:6], 1.0)
+            assert not np.all(value[:3] == 1.0)
+        if "bias_hh" in name:
+            np.testing.assert_array_equal(value[3:6], 0.0)
+    cell = model[1]
+    _, c = cell(minigrad.zeros(1, 2), (minigrad.zeros(1, 3), minigrad.ones(1, 3)))
+    assert c.shape == (1, 3)
+
+
+def test_lstm_forget_bias_needs_an_lstm():
+    with pytest.raises(ValueError, match="contains no LSTM"):
+        init.lstm_forget_bias_(nn.GRU(2, 3))
