@@ -1,0 +1,110 @@
+"""Chapters 1 and 3's graded questions: right answers pass, common slips fail with their reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minigrad.grading.ch01 import measured_receptive_field, reference_windows
+from minigrad.grading.questions import QUESTIONS
+from minigrad.grading.registry import score_answer
+from minigrad.grading.wire import collect_answer
+
+
+def outcome(qid, answer):
+    question = QUESTIONS[qid]
+    cases = list(question.visible) + list(question.hidden(np.random.default_rng(0)))
+    collected = collect_answer({question.answer: answer}, question.answer, question.kind, cases)
+    return score_answer(question, cases, collected)
+
+
+# ------------------------------------------------------------------------------ chapter 1
+def windows(tokens, width, pad):
+    half = width // 2
+    padded = np.concatenate([np.full(half, pad), tokens, np.full(half, pad)])
+    return np.array([padded[t:t + width] for t in range(len(tokens))])
+
+
+def counts(vocab, length, hidden):
+    return [length * vocab * hidden + hidden + hidden * length + length, hidden * vocab + hidden ** 2 + 2 * hidden + 1]
+
+
+def field(kernel_sizes):
+    return 1 + sum(int(k) - 1 for k in kernel_sizes)
+
+
+def test_reference_windows_pad_both_ends():
+    expected = [[0, 5, 6], [5, 6, 7], [6, 7, 0]]
+    assert reference_windows(np.array([5.0, 6.0, 7.0]), 3, 0).tolist() == expected
+
+
+@pytest.mark.parametrize("kernel_sizes", [[1], [3], [3, 3, 3], [2, 4], [7, 2, 5, 2]])
+def test_measured_receptive_field_is_one_plus_the_summed_overlaps(kernel_sizes):
+    assert measured_receptive_field(kernel_sizes) == field(kernel_sizes)
+
+
+@pytest.mark.parametrize("qid, answer", [("1.1", windows), ("1.2", counts), ("1.3", field)])
+def test_chapter_1_answers_pass(qid, answer):
+    result = outcome(qid, answer)
+    assert result.status == "passed" and result.score == QUESTIONS[qid].points, result.message
+
+
+@pytest.mark.parametrize("qid, answer, reason, score", [
+    ("1.1", lambda t, w, p: windows(t, w, p)[:-1], "one row of", 0),
+    ("1.1", lambda t, w, p: windows(t, w + 2, p)[:, 1:-1][:, ::-1], "the window at position", 0),
+    ("1.2", lambda V, T, H: [T * V * H + H * T, counts(V, T, H)[1]], "window MLP has", 1),
+    ("1.2", lambda V, T, H: [counts(V, T, H)[0], H * V + H * H], "ElmanRNN has", 1),
+    ("1.3", lambda ks: float(sum(ks)), "one output depends on 7 inputs", 0),
+])
+def test_chapter_1_slips_fail_with_their_reason(qid, answer, reason, score):
+    result = outcome(qid, answer)
+    assert result.status == "failed" and result.score == score and reason in result.message, result.message
+
+
+# ------------------------------------------------------------------------------ chapter 3
+def step(x, h, U, W, b):
+    return np.tanh(b + h @ W.T + x @ U.T)
+
+
+def stacked(W, U):
+    return np.hstack([W, U])
+
+
+def nll(o, Y):
+    shifted = o - o.max(axis=1, keepdims=True)
+    return -float((Y * (shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)))).sum())
+
+
+def forward(x, h0, U, W, V, b, c, start=None):
+    h, out = (h0 if start is None else start), []
+    for x_t in x:
+        h = step(x_t, h, U, W, b)
+        out.append(h @ V.T + c)
+    return np.stack(out)
+
+
+@pytest.mark.parametrize("qid, answer", [("3.1", step), ("3.2", stacked), ("3.3", nll), ("3.4", forward)])
+def test_chapter_3_answers_pass(qid, answer):
+    result = outcome(qid, answer)
+    assert result.status == "passed" and result.score == QUESTIONS[qid].points, result.message
+
+
+def naive_nll(o, Y):
+    probabilities = np.exp(o) / np.exp(o).sum(axis=1, keepdims=True)
+    return -(Y * np.log(probabilities)).sum()
+
+
+@pytest.mark.parametrize("qid, answer, reason", [
+    ("3.1", lambda x, h, U, W, b: b + h @ W.T + x @ U.T, "apply tanh"),
+    ("3.1", lambda x, h, U, W, b: np.tanh(b + h @ W + x @ U.T), "use h_prev @ W.T"),
+    ("3.2", lambda W, U: np.hstack([U, W]), "this is [U W]"),
+    ("3.2", lambda W, U: np.hstack([W, U]).T, "has shape"),
+    ("3.3", lambda o, Y: nll(o, Y) / len(o), "the mean over"),
+    ("3.3", naive_nll, "subtract the largest logit"),
+    ("3.4", lambda x, h0, U, W, V, b, c: forward(x, h0, U, W, V, b, c, start=np.zeros_like(h0)), "h^(0) = 0"),
+    ("3.4", lambda x, h0, U, W, V, b, c: forward(x, h0, U, W, V, b, 0 * c), "entry (0, 0, 0)"),
+])
+def test_chapter_3_slips_fail_with_their_reason(qid, answer, reason):
+    with np.errstate(all="ignore"):
+        result = outcome(qid, answer)
+    assert result.status == "failed" and result.score == 0 and reason in result.message, result.message
