@@ -1,23 +1,23 @@
-"""Drawing a :class:`~minigrad.scalar.Value` computation graph with matplotlib (chapter 2).
+"""Drawing a :class:`~minigrad.scalar.Value` computation graph (chapter 2) and a tree (chapter 11) with matplotlib.
 
 The graph is laid out in layers from the leaves (left) to the output (right): a computed node sits
 one layer to the right of its deepest input, and a leaf sits just left of its first consumer, so an
 input such as :math:`x^{(t)}` appears next to the step that reads it while a shared parameter
 :math:`\\theta` fans out to every step. Everything is iterative, so the layout never recurses.
 
-matplotlib is imported inside :func:`draw_graph`, so ``import minigrad`` needs only numpy.
+matplotlib is imported inside :func:`draw_graph` and :func:`draw_tree`, so ``import minigrad`` needs only numpy.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from minigrad.scalar import Value
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes
 
-__all__ = ["draw_graph", "graph_layers"]
+__all__ = ["draw_graph", "draw_tree", "graph_layers"]
 
 # Geometry in data units; one data unit is drawn as INCH_PER_UNIT inches when draw_graph makes
 # its own figure, so that the fixed font sizes fit inside the boxes.
@@ -218,3 +218,80 @@ def _reduce_crossings(layers: list[list[Value]], consumers: dict[int, list[Value
                 return sum(ranks) / len(ranks) if ranks else float(position)
 
             layers[i] = [node for _, node in sorted(enumerate(layers[i]), key=barycentre)]
+
+
+def draw_tree(
+    tree: Any,
+    ax: Axes | None = None,
+    *,
+    labels: Callable[[Any], str] | None = None,
+    title: str | None = None,
+    fontsize: float = 10.0,
+    max_nodes: int = 150,
+) -> Axes:
+    """Draw a :class:`~minigrad.nn.Tree` with every node on the row of its level (chapter 11).
+
+    A node's level is its height (0 for a leaf, one more than its highest child otherwise), the
+    level at which :class:`~minigrad.nn.TreeRNN` and :class:`~minigrad.nn.TreeLSTM` compute it:
+    leaves sit on the bottom row, evenly spaced in their left-to-right order, and an inner node
+    sits above the middle of its children. Leaves are drawn in yellow boxes, inner nodes in blue.
+
+    Args:
+        tree: the tree.
+        ax: the matplotlib Axes to draw on; a new figure sized to the tree when ``None``.
+        labels: ``node -> text`` for each box; by default a leaf shows its token id and an inner
+            node its token id or ``•``.
+        title: the Axes title; ``"Tree with <n> nodes"`` when ``None``.
+        fontsize: font size of the box texts, in points.
+        max_nodes: refuse trees larger than this, which would not be legible.
+
+    Returns:
+        The Axes drawn on.
+
+    Raises:
+        TypeError: ``tree`` is not a Tree.
+        ValueError: the tree has more than ``max_nodes`` nodes.
+    """
+    from minigrad.nn.tree import Tree
+
+    if not isinstance(tree, Tree):
+        raise TypeError(f"draw_tree needs a minigrad.nn.Tree, got {type(tree).__name__}")
+    nodes = list(tree.nodes())
+    if len(nodes) > max_nodes:
+        raise ValueError(f"draw_tree: the tree has {len(nodes)} nodes, more than max_nodes={max_nodes}")
+    import matplotlib.pyplot as plt
+
+    x: dict[int, float] = {}
+    level: dict[int, int] = {}
+    leaves = 0
+    for node in nodes:  # post-order: children are placed before their parent
+        if node.is_leaf:
+            x[id(node)], level[id(node)] = float(leaves), 0
+            leaves += 1
+        else:
+            x[id(node)] = sum(x[id(child)] for child in node.children) / len(node.children)
+            level[id(node)] = 1 + max(level[id(child)] for child in node.children)
+    height = level[id(tree)]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(3.0, 0.75 * leaves + 1.2), 0.9 * height + 1.6), layout="constrained")
+    for node in nodes:
+        for child in node.children:
+            ax.plot([x[id(node)], x[id(child)]], [level[id(node)], level[id(child)]], color="0.45",
+                    linewidth=1.0, zorder=1)
+    for node in nodes:
+        if labels is not None:
+            text = labels(node)
+        else:
+            text = "•" if node.token is None else str(node.token)
+        ax.text(x[id(node)], level[id(node)], text, ha="center", va="center", fontsize=fontsize, zorder=2,
+                bbox={"boxstyle": "round,pad=0.3", "edgecolor": "0.3",
+                      "facecolor": "#fff3c4" if node.is_leaf else "#d6e6f5"})
+    ax.set_xlim(-0.7, leaves - 0.3)
+    ax.set_ylim(-0.6, height + 0.6)
+    ax.set_xticks([])
+    ax.set_yticks(range(height + 1))
+    ax.set_ylabel("level (height of the node)")
+    for side in ("top", "right", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(f"Tree with {len(nodes)} nodes" if title is None else title)
+    return ax

@@ -141,3 +141,31 @@ def test_importing_minigrad_does_not_import_matplotlib():
     code = "import sys, minigrad, minigrad.viz; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_draw_tree_puts_each_node_on_the_row_of_its_level():
+    from minigrad.nn import Tree
+    from minigrad.viz import draw_tree
+
+    tree = Tree.from_nested(((1, 2), (3, (4, 5))))
+    ax = draw_tree(tree, labels=lambda node: f"t{node.token}" if node.is_leaf else "•")
+    boxes = {text.get_text(): text.get_position() for text in ax.texts if text.get_text().startswith("t")}
+    assert sorted(boxes) == ["t1", "t2", "t3", "t4", "t5"]
+    assert [boxes[f"t{k}"] for k in range(1, 6)] == [(0.0, 0), (1.0, 0), (2.0, 0), (3.0, 0), (4.0, 0)]
+    inner = sorted(text.get_position() for text in ax.texts if text.get_text() == "•")
+    assert inner == [(0.5, 1), (1.625, 3), (2.75, 2), (3.5, 1)]  # above the middle of the children
+    assert len(ax.lines) == len(tree) - 1  # one line per edge
+    assert list(ax.get_yticks()) == [0, 1, 2, 3] and ax.get_title() == "Tree with 9 nodes"
+
+
+def test_draw_tree_refuses_bad_input_with_a_clear_error():
+    from minigrad.nn import Tree
+    from minigrad.viz import draw_tree
+
+    with pytest.raises(TypeError, match="draw_tree needs a minigrad.nn.Tree, got tuple"):
+        draw_tree((1, 2))
+    big = Tree(0)
+    for _ in range(100):
+        big = Tree(children=[big, Tree(1)])
+    with pytest.raises(ValueError, match="201 nodes, more than max_nodes=150"):
+        draw_tree(big)

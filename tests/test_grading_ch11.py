@@ -1,0 +1,94 @@
+"""Chapter 11's graded questions: right answers pass, common slips fail with their reason."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minigrad.grading import ch11
+from minigrad.grading.registry import score_answer
+from minigrad.grading.wire import collect_answer
+
+QUESTIONS = {q.qid: q for q in ch11.QUESTIONS}
+
+
+def outcome(qid, answer):
+    question = QUESTIONS[qid]
+    cases = list(question.visible) + list(question.hidden(np.random.default_rng(0)))
+    collected = collect_answer({question.answer: answer}, question.answer, question.kind, cases)
+    return score_answer(question, cases, collected)
+
+
+def forward(tokens, children, E, W, b):
+    states = np.zeros((len(tokens), E.shape[1]))
+    for j, (token, (left, right)) in enumerate(zip(tokens, children)):
+        states[j] = E[token] if token >= 0 else np.tanh(W @ np.concatenate([states[left], states[right]]) + b)
+    return states
+
+
+def backward(tokens, children, E, W, b, g, tanh_derivative=True, transpose=True, swap=False, only_root=False):
+    """δ for every node and dL/dW, with one step optionally done wrong."""
+    states, H = forward(tokens, children, E, W, b), E.shape[1]
+    delta, grad_W = np.zeros_like(states), np.zeros_like(W)
+    delta[-1] = g
+    inner = [j for j in range(len(tokens)) if tokens[j] < 0]
+    for j in reversed(inner):
+        grad_a = (1 - states[j] ** 2) * delta[j] if tanh_derivative else delta[j]
+        left, right = children[j]
+        if not only_root or j == inner[-1]:
+            grad_W += np.outer(grad_a, np.concatenate([states[left], states[right]]))
+        halves = (W[:, :H], W[:, H:])[::-1] if swap else (W[:, :H], W[:, H:])
+        delta[left], delta[right] = ((h.T if transpose else h) @ grad_a for h in halves)
+    return delta, grad_W
+
+
+def test_chapter_11_is_registered_and_cases_are_trees_in_post_order():
+    from minigrad.grading.questions import QUESTIONS as ALL
+
+    assert {"11.1", "11.2", "11.3"} <= set(ALL)
+    for question in ch11.QUESTIONS:
+        for case in list(question.visible) + list(question.hidden(np.random.default_rng(1))):
+            tokens = np.array(case["args"][0]["integers"])
+            children = np.array(case["args"][1]["integers"])
+            inner = tokens < 0
+            assert (children[~inner] == -1).all() and (children[inner] < np.flatnonzero(inner)[:, None]).all()
+            assert sorted(children[inner].ravel().tolist()) == list(range(len(tokens) - 1))  # one parent each
+
+
+def test_the_references_agree_with_finite_differences():
+    case = ch11.QUESTIONS[1].visible[0]
+    refs = ch11.reference_leaf_gradient(case)
+    np.testing.assert_allclose(refs["autograd"], refs["finite"], rtol=1e-6, atol=1e-9)
+    refs = ch11.reference_weight_gradient(ch11.QUESTIONS[2].visible[0])
+    np.testing.assert_allclose(refs["autograd"], refs["finite"], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("answer, status, reason", [
+    (forward, "passed", "matches minigrad.nn.TreeRNN"),
+    (lambda *a: forward(*a)[-1], "failed", "not only the root"),
+    (lambda t, c, E, W, b: forward(t, c, E, W, 0 * b), "failed", "differ from minigrad.nn.TreeRNN"),
+])
+def test_forward_pass(answer, status, reason):
+    result = outcome("11.1", answer)
+    assert result.status == status and reason in result.message
+
+
+@pytest.mark.parametrize("options, status, reason", [
+    ({}, "passed", "matches autograd and finite differences"),
+    ({"tanh_derivative": False}, "failed", "leave out the tanh derivative"),
+    ({"transpose": False}, "failed", "instead of their transposes"),
+    ({"swap": True}, "failed", "right half of W"),
+])
+def test_leaf_gradient(options, status, reason):
+    result = outcome("11.2", lambda t, c, E, W, b, g, leaf: backward(t, c, E, W, b, g, **options)[0][int(leaf)])
+    assert result.status == status and reason in result.message
+
+
+@pytest.mark.parametrize("options, status, reason", [
+    ({}, "passed", "matches autograd and finite differences"),
+    ({"only_root": True}, "failed", "keep only the root's term"),
+    ({"tanh_derivative": False}, "failed", "leave out the tanh derivative"),
+])
+def test_weight_gradient(options, status, reason):
+    result = outcome("11.3", lambda t, c, E, W, b, g: backward(t, c, E, W, b, g, **options)[1])
+    assert result.status == status and reason in result.message

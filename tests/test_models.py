@@ -1,0 +1,133 @@
+"""Networks and measures of chapters 6 and 7 (minigrad.models, minigrad.metrics)."""
+
+import math
+
+import numpy as np
+import pytest
+
+import minigrad
+from minigrad import nn, optim
+from minigrad.gradcheck import gradcheck
+from minigrad.metrics import masked_accuracy, perplexity
+from minigrad.models import CharLanguageModel, PooledClassifier, RNNTagger, pool_states
+
+
+def padded_states(rng, steps=5, batch=3, size=4):
+    lengths = np.array([5, 2, 1])[:batch]
+    outputs = rng.normal(size=(steps, batch, size))
+    for b, n in enumerate(lengths):
+        outputs[n:, b] = 50.0  # garbage after the end must never count
+    return outputs, lengths
+
+
+@pytest.mark.parametrize("method", ["last", "mean", "max", "ends"])
+def test_pool_states_by_hand_and_ignores_padding(method):
+    rng = np.random.default_rng(0)
+    outputs, lengths = padded_states(rng)
+    got = pool_states(minigrad.tensor(outputs), lengths, method).data
+    for b, n in enumerate(lengths):
+        real = outputs[:n, b]
+        expected = {"last": real[-1], "mean": real.mean(0), "max": real.max(0),
+                    "ends": np.concatenate([real[-1, :2], real[0, 2:]])}[method]
+        assert got[b] == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("method", ["last", "mean", "max", "ends"])
+def test_pool_states_gradient(method):
+    rng = np.random.default_rng(1)
+    outputs, lengths = padded_states(rng)
+    x = minigrad.tensor(outputs, requires_grad=True)
+    assert gradcheck(lambda t: pool_states(t, lengths, method), x)
+
+
+def test_pool_states_rejects_bad_lengths_and_methods():
+    x = minigrad.zeros((4, 2, 3))
+    with pytest.raises(ValueError, match="lengths"):
+        pool_states(x, np.array([0, 2]), "mean")
+    with pytest.raises(ValueError, match="even"):
+        pool_states(x, np.array([1, 2]), "ends")
+    with pytest.raises(ValueError, match="method"):
+        pool_states(x, np.array([1, 2]), "median")
+
+
+def test_language_model_step_matches_the_whole_sequence_and_padding_is_ignored():
+    rng = np.random.default_rng(2)
+    for cell in ("rnn", "lstm"):
+        model = CharLanguageModel(6, 4, 5, cell=cell, rng=rng)
+        tokens = np.array([[0, 3], [2, 1], [5, 0]])
+        logits, _ = model(tokens)
+        state = None
+        for t in range(3):
+            step_logits, state = model.step(tokens[t], state)
+            assert step_logits.data == pytest.approx(logits.data[t])
+        targets = np.array([[3, 1], [5, -1], [0, -1]])
+        lengths = np.array([3, 1])
+        full = model.loss(tokens, targets, lengths)
+        short = model.loss(tokens[:1, 1:], targets[:1, 1:])
+        long = model.loss(tokens[:, :1], targets[:, :1])
+        assert full.item() == pytest.approx((3 * long.item() + short.item()) / 4)
+
+
+def test_models_learn_small_tasks():
+    rng = np.random.default_rng(3)
+    words = rng.integers(0, 5, size=(6, 32))
+    tags = (words + np.roll(words, -1, axis=0)) % 3  # needs the next word: bidirectional
+    accuracy = {}
+    for bidirectional in (False, True):
+        tagger = RNNTagger(5, 3, 8, 16, bidirectional=bidirectional, rng=rng)
+        opt = optim.Adam(tagger.parameters(), lr=0.05)
+        for _ in range(150):
+            loss = minigrad.functional.cross_entropy(tagger(words).reshape(-1, 3), tags.reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        accuracy[bidirectional] = masked_accuracy(tagger(words), tags)
+    assert accuracy[True] > 0.95 > accuracy[False]
+    classifier = PooledClassifier(5, 2, 4, 8, pooling="ends", rng=rng)
+    assert classifier(words, np.full(32, 6)).shape == (32, 2)
+    with pytest.raises(ValueError, match="pooling"):
+        PooledClassifier(5, 2, 4, 8, pooling="median")
+
+
+def test_perplexity_pools_tokens_and_accuracy_masks_padding():
+    assert perplexity([2.0, 4.0], [1, 3]) == pytest.approx(math.exp(6.0 / 4))
+    assert perplexity(np.log([2.0, 8.0])) == pytest.approx(4.0)
+    with pytest.raises(ValueError, match="count"):
+        perplexity([1.0, 2.0], [1])
+    logits = np.array([[[0.0, 1.0], [1.0, 0.0]], [[1.0, 0.0], [1.0, 0.0]]])  # (T=2, B=2, C=2)
+    targets = np.array([[1, 1], [0, -1]])
+    assert masked_accuracy(logits, targets) == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="padding"):
+        masked_accuracy(logits, np.full((2, 2), -1))
+
+
+def test_language_model_step_state_is_batch_first_for_beam_search():
+    rng = np.random.default_rng(5)
+    model = CharLanguageModel(5, 3, 4, cell="lstm", num_layers=2, rng=rng)
+    logits, (h, c) = model.step(np.array([0, 1, 2]))
+    assert logits.shape == (3, 5) and h.shape == (3, 2, 4) and c.shape == (3, 2, 4)
+    beams = nn.beam_search(model.step, 0, beam_width=3, max_length=4, eos_token=0)
+    greedy = nn.greedy_decode(model.step, 0, max_length=4, eos_token=0)
+    assert beams[0][1] >= greedy[1] - 1e-12
+    for tokens, log_prob in beams:  # each beam's score is its log-probability under the model
+        state, total, previous = None, 0.0, 0
+        for token in tokens:
+            step_logits, state = model.step(np.array([previous]), state)
+            total += minigrad.functional.log_softmax(step_logits).data[0, token]
+            previous = token
+        assert log_prob == pytest.approx(total)
+
+
+def test_tree_classifier_scores_every_node_with_one_output_layer():
+    from minigrad.models import TreeClassifier
+
+    rng = np.random.default_rng(5)
+    model = TreeClassifier(nn.TreeLSTM(6, 3, 4, n_ary=2, rng=rng), 5, rng=rng)
+    trees = [nn.Tree.from_nested(((1, 2), 3)), nn.Tree.from_nested((4, 5))]
+    roots, nodes = model(trees)
+    _, states = model.encoder(trees)
+    expected = states.data @ model.output.weight.data.T + model.output.bias.data
+    assert roots.shape == (2, 5) and nodes.shape == (8, 5)
+    np.testing.assert_allclose(nodes.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(roots.data, expected[[4, 7]], rtol=1e-12)
+    assert gradcheck(lambda *p: model(trees)[1], *model.parameters())
