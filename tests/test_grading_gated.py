@@ -1,0 +1,122 @@
+"""Chapters 8-10's graded questions: references against autograd and finite differences, and the
+diagnoses a wrong answer gets."""
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from minigrad import Tensor, nn
+from minigrad.grading import ch08, ch09, ch10
+from minigrad.grading.wire import build_argument, decode_expression, encode_expression, probe
+from minigrad.symbolic import equal, sigmoid
+
+
+def _grade(question, answer, rng_seed=0):
+    """Probe ``answer`` on the visible and hidden cases and grade it, as the grader does."""
+    cases = list(question.visible) + list(question.hidden(np.random.default_rng(rng_seed)))
+    results = [probe(question.kind, answer, case) for case in cases]
+    assert all("ok" in r for r in results), results
+    return question.grade(cases, [r["ok"] for r in results])
+
+
+def _question(module, qid):
+    return next(q for q in module.QUESTIONS if q.qid == qid)
+
+
+# ------------------------------------------------------------------------------ chapter 8
+def test_jacobian_product_matches_autograd_through_an_rnn_cell():
+    rng = np.random.default_rng(0)
+    cell = nn.RNNCell(2, 3, rng=rng)
+    h, states = None, []
+    for x in rng.normal(size=(5, 2)):
+        h = cell(Tensor(x), h).retain_grad()
+        states.append(h)
+    h[1].backward()
+    product = ch08.reference_jacobian_product(cell.weight_hh.data, np.array([s.data for s in states]), 2)
+    np.testing.assert_allclose(product[1], states[1].grad, atol=1e-12)
+
+
+def test_gradient_norms_match_the_jacobian_product():
+    rng = np.random.default_rng(1)
+    W, states = rng.normal(size=(4, 4)) / 2, np.tanh(rng.normal(size=(6, 4)))
+    g = rng.normal(size=4)
+    norms = ch08.reference_gradient_norms(W, states, g)
+    for lag in range(6):
+        expected = np.linalg.norm(ch08.reference_jacobian_product(W, states, 6 - lag).T @ g)
+        assert norms[lag] == pytest.approx(expected, rel=1e-12)
+
+
+def test_chapter_8_diagnoses():
+    q81, q82, q83 = ch08.QUESTIONS
+    transposed = lambda W, states, t: ch08.reference_jacobian_product(W, states, int(t)).T  # noqa: E731
+    assert "transpose" in _grade(q81, transposed).message
+    by_time = lambda W, states, g: ch08.reference_gradient_norms(W, states, g)[::-1]  # noqa: E731
+    outcome = _grade(q82, by_time)
+    assert outcome.status == "failed" and "time order" in outcome.message
+    separately = lambda wg, bg, c: np.concatenate(  # noqa: E731
+        [g.ravel() * min(1.0, c / np.linalg.norm(g)) for g in (wg, bg)])
+    assert "on its own" in _grade(q83, separately).message
+    assert _grade(q83, ch08.reference_clip).status == "passed"
+
+
+# ------------------------------------------------------------------------------ chapter 9
+def test_update_gate_gradient_reference_matches_finite_differences():
+    case = _question(ch09, "9.2").visible[0]
+    args = [build_argument(spec) for spec in case["args"]]
+    reference = ch09.reference_update_gate_gradients(*args)
+    np.testing.assert_allclose(reference[0], ch09._finite_difference_u(args[:6], args[6]), atol=1e-8)
+
+
+def test_chapter_9_diagnoses():
+    q91, q92, q93 = ch09.QUESTIONS
+    assert _grade(q91, ch09.reference_gru_step).status == "passed"
+
+    def swapped(x, h, *weights):
+        r, z, n = ch09._gates(x, h, *weights)
+        return z * n + (1 - z) * h
+
+    assert "swapped" in _grade(q91, swapped).message
+
+    def dL_dz(*args):
+        good = ch09.reference_update_gate_gradients(*args)
+        return np.stack([-good[0], good[1]])
+
+    outcome = _grade(q92, dL_dz)
+    assert outcome.score == 1 and "∂L/∂z" in outcome.message
+    no_copy = lambda h, x, w_u, v_u, b_u, w, v, b: (  # noqa: E731
+        ch09.simplified_gru_derivative(h, x, w_u, v_u, b_u, w, v, b) - (1 - sigmoid(b_u + w_u * h + v_u * x)))
+    assert "copy path" in _grade(q93, no_copy).message
+    wrong = lambda h, x, w_u, v_u, b_u, w, v, b: w * h  # noqa: E731
+    message = _grade(q93, wrong).message
+    assert "autograd gives" in message and "finite differences" in message
+
+
+# ------------------------------------------------------------------------------ chapter 10
+def test_cell_jacobian_reference_is_the_forget_gate_diagonal():
+    case = _question(ch10, "10.2").visible[0]
+    x, h, c, weight_ih, weight_hh, bias_ih, bias_hh = (build_argument(spec) for spec in case["args"])
+    f = np.split(weight_ih @ x + bias_ih + weight_hh @ h + bias_hh, 4)[1]
+    jacobian = ch10.reference_cell_jacobian(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh)
+    np.testing.assert_allclose(jacobian, np.diag(1 / (1 + np.exp(-f))), atol=1e-12)
+
+
+def test_chapter_10_diagnoses():
+    q101, q102, q103 = ch10.QUESTIONS
+    assert _grade(q101, ch10.reference_lstm_step).status == "passed"
+    keras_order = lambda *args: ch10._with_gate_order("ifog", *args)  # noqa: E731
+    assert "order i, f, o, g" in _grade(q101, keras_order).message
+    diagonal = lambda *args: np.diag(ch10.reference_cell_jacobian(*args))  # noqa: E731
+    assert "diagonal only" in _grade(q102, diagonal).message
+    no_forget = lambda h, c, x, w, v, b: (  # noqa: E731
+        ch10.scalar_dc_dh(h, c, x, w, v, b)
+        - c * sigmoid(b[1] + w[1] * h + v[1] * x) * (1 - sigmoid(b[1] + w[1] * h + v[1] * x)) * w[1])
+    assert "forget gate" in _grade(q103, no_forget).message
+    assert _grade(q103, ch10.scalar_dc_dh).status == "passed"
+
+
+def test_sigmoid_expressions_cross_the_wire_and_differentiate_as_expected():
+    a, h, x = sp.symbols("a h x")
+    assert equal(sp.diff(sigmoid(a), a), sigmoid(a) * (1 - sigmoid(a)))
+    assert not equal(sp.diff(sigmoid(a), a), sigmoid(a))
+    expr = sigmoid(h) * sp.tanh(x)
+    assert equal(decode_expression(encode_expression(expr)), expr)
