@@ -1,0 +1,146 @@
+"""Chapter 4's graded questions (minigrad.grading.ch04): right answers pass on visible and hidden
+cases, common wrong answers fail with a message that names the first entry that differs or the
+mistake, and the references agree with the package's hand-derived BPTT."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minigrad.bptt import bptt_gradients, elman_forward, relative_difference
+from minigrad.grading import QUESTIONS
+from minigrad.grading.ch04 import forward_case, reference_gradients, scalar_gradient
+from minigrad.grading.registry import score_answer
+from minigrad.grading.wire import build_argument, probe
+
+
+def _grad_h(x, Y, h, y_hat, U, W, V):
+    steps, grad_o = x.shape[0], y_hat - Y
+    grads = np.zeros((steps, h.shape[1]))
+    for t in range(steps, 0, -1):
+        grads[t - 1] = V.T @ grad_o[t - 1]
+        if t < steps:
+            grads[t - 1] += W.T @ ((1 - h[t + 1] ** 2) * grads[t])
+    return grads
+
+
+def _grad_a(*args):
+    return _grad_h(*args) * (1 - args[2][1:] ** 2)
+
+
+RIGHT = {
+    "4.1": _grad_h,
+    "4.2": lambda x, Y, h, y_hat, U, W, V: (y_hat - Y).T @ h[1:],
+    "4.3": lambda *a: _grad_a(*a).T @ a[2][:-1],
+    "4.4": lambda *a: _grad_a(*a).T @ a[0],
+}
+
+
+def _grade(qid, answer, seed=0):
+    question = QUESTIONS[qid]
+    cases = [*question.visible, *question.hidden(np.random.default_rng(seed))]
+    results = [probe(question.kind, answer, case) for case in cases]
+    return score_answer(question, cases, {"defined": True, "results": results})
+
+
+@pytest.mark.parametrize("qid", sorted(RIGHT))
+def test_right_numeric_answers_pass(qid):
+    outcome = _grade(qid, RIGHT[qid], seed=3)
+    assert outcome.status == "passed", outcome.message
+    assert outcome.score == QUESTIONS[qid].points
+    assert "2 hidden cases" in outcome.message
+
+
+def test_hidden_cases_change_with_the_seed_and_differ_from_the_visible_one():
+    question = QUESTIONS["4.3"]
+    first, second = question.hidden(np.random.default_rng(1)), question.hidden(np.random.default_rng(2))
+    assert first[1]["label"] != second[1]["label"] or first[1]["args"] != second[1]["args"]
+    assert all(case["args"] != question.visible[0]["args"] for case in first)
+
+
+def test_answer_fitted_to_the_visible_case_fails():
+    visible = QUESTIONS["4.3"].visible[0]
+    fixed = RIGHT["4.3"](*(build_argument(spec) for spec in visible["args"]))
+    outcome = _grade("4.3", lambda *args: fixed)
+    assert outcome.status == "failed"
+    assert "hidden case" in outcome.message
+
+
+@pytest.mark.parametrize("qid, wrong, words", [
+    ("4.1", lambda x, Y, h, y_hat, U, W, V: (y_hat - Y) @ V, "leave out the path through h^(t+1)"),
+    ("4.1", lambda x, Y, h, y_hat, U, W, V: RIGHT["4.1"](x, Y, h, y_hat, U, W.T, V), "use W instead of W^T"),
+    ("4.2", lambda x, Y, h, y_hat, U, W, V: (y_hat - Y).T @ h[:-1], "use h^(t-1) instead of h^(t)"),
+    ("4.2", lambda x, Y, h, y_hat, U, W, V: h[1:].T @ (y_hat - Y), "transpose the result"),
+    ("4.3", lambda *a: _grad_a(*a).T @ a[2][1:], "use h^(t) instead of h^(t-1)"),
+    ("4.3", lambda *a: _grad_h(*a).T @ a[2][:-1], "leave out the tanh derivative"),
+    ("4.3", lambda *a: _grad_a(*a)[1:].T @ a[2][1:-1], "start the sum at t = 2"),
+    ("4.4", lambda *a: _grad_h(*a).T @ a[0], "leave out the tanh derivative"),
+])
+def test_common_mistakes_are_named(qid, wrong, words):
+    outcome = _grade(qid, wrong)
+    assert outcome.status == "failed" and outcome.score == 0
+    assert "differs from autograd at entry (" in outcome.message
+    assert "got" in outcome.message and "expected" in outcome.message
+    assert words in outcome.message, outcome.message
+
+
+def test_wrong_shape_is_reported():
+    outcome = _grade("4.2", lambda x, Y, h, y_hat, U, W, V: (y_hat - Y).sum(axis=0))
+    assert outcome.status == "failed"
+    assert "has shape" in outcome.message and "expected V's shape (O, H)" in outcome.message
+
+
+def test_an_unexplained_wrong_entry_is_located():
+    def off_by_a_bit(*args):
+        grad = RIGHT["4.3"](*args)
+        grad[1, 0] += 0.05
+        return grad
+
+    outcome = _grade("4.3", off_by_a_bit)
+    assert outcome.status == "failed"
+    assert "dL/dW differs from autograd at entry (1, 0)" in outcome.message
+
+
+def test_references_agree_with_hand_derived_bptt():
+    case = forward_case("test", 11, 6, 2, 4, 3)
+    references = reference_gradients(case)
+    args = [build_argument(spec) for spec in case["args"]]
+    x, Y, h, y_hat, U, W, V = args
+    params = {"U": U, "W": W, "V": V, "b": np.array(case["biases"]["b"]), "c": np.array(case["biases"]["c"])}
+    ours = bptt_gradients(params, elman_forward(params, x[:, None], np.array(case["targets"])[:, None], h[:1]))
+    for key in ("U", "W", "V"):
+        assert relative_difference(references["autograd"][key], ours[key]) < 1e-12
+        assert relative_difference(references["finite"][key], ours[key]) < 1e-7
+    assert relative_difference(references["autograd"]["h"], ours["h"][:, 0]) < 1e-12
+    assert relative_difference(references["finite"]["h"], ours["h"][:, 0]) < 1e-7
+
+
+def _scalar_right(w, v, h, y_hat, y):
+    total, grad_next = 0, 0
+    for t in range(len(y), 0, -1):
+        grad_t = v * (y_hat[t - 1] - y[t - 1]) + (w * (1 - h[t + 1] ** 2) * grad_next if t < len(y) else 0)
+        total += grad_t * (1 - h[t] ** 2) * h[t - 1]
+        grad_next = grad_t
+    return total
+
+
+def test_scalar_symbolic_question():
+    assert _grade("4.5", _scalar_right).status == "passed"
+    direct = _grade("4.5", lambda w, v, h, y_hat, y: sum(
+        v * (y_hat[t - 1] - y[t - 1]) * (1 - h[t] ** 2) * h[t - 1] for t in range(1, len(y) + 1)))
+    assert direct.status == "failed" and "only the direct term" in direct.message
+    sign = _grade("4.5", lambda *args: -_scalar_right(*args))
+    assert sign.status == "failed" and "autograd gives" in sign.message and "finite differences" in sign.message
+    stray = _grade("4.5", lambda w, v, h, y_hat, y: _scalar_right(w, v, h, y_hat, y) + __import__("sympy").Symbol("x_1"))
+    assert stray.status == "failed" and "uses x_1" in stray.message
+
+
+def test_scalar_reference_is_sympy_derivative_in_named_symbols():
+    sympy = pytest.importorskip("sympy")
+    gradient = scalar_gradient(2)
+    names = {str(s) for s in gradient.free_symbols}
+    assert names <= {"w", "v", "h_0", "h_1", "h_2", "yhat_1", "yhat_2", "y_1", "y_2"}
+    w, v, h0, h1, h2, p1, p2, y1, y2 = sympy.symbols("w v h_0 h_1 h_2 yhat_1 yhat_2 y_1 y_2")
+    expected = (v * (p2 - y2) * (1 - h2 ** 2) * h1
+                + (v * (p1 - y1) + w * (1 - h2 ** 2) * v * (p2 - y2)) * (1 - h1 ** 2) * h0)
+    assert sympy.expand(gradient - expected) == 0
