@@ -60,13 +60,26 @@ class Value:
         self._op = ""
 
     @classmethod
-    def _result(cls, data: float, prev: tuple[Value, ...], local_grads: tuple[float, ...], op: str) -> Value:
-        """A new node computed by an op: its inputs and local derivatives are already known good."""
+    def from_op(cls, data: float, inputs: tuple[Value, ...], local_grads: tuple[float, ...], op: str) -> Value:
+        """The output node of an operation: how every op, built in or your own, makes its result.
+
+        Args:
+            data: the output's value :math:`y = f(x_1, \\dots, x_k)`.
+            inputs: the input nodes :math:`x_1, \\dots, x_k`.
+            local_grads: :math:`\\partial y / \\partial x_i` at the forward values, one per input.
+            op: the operation's name, shown by :func:`minigrad.viz.draw_graph`.
+
+        Example:
+            >>> a = Value(0.5)
+            >>> y = Value.from_op(a.data**3, (a,), (3 * a.data**2,), "cube")
+            >>> y.backward(); a.grad
+            0.75
+        """
         out = object.__new__(cls)
         out.data = data
         out.grad = 0.0
         out.label = ""
-        out._prev = prev
+        out._prev = inputs
         out._local_grads = local_grads
         out._op = op
         return out
@@ -75,12 +88,12 @@ class Value:
     def __add__(self, other: Value | float) -> Value:
         """Sum :math:`y = a + b`, with :math:`\\partial y/\\partial a = \\partial y/\\partial b = 1`."""
         other = _as_value(other, "+")
-        return Value._result(self.data + other.data, (self, other), (1.0, 1.0), "+")
+        return Value.from_op(self.data + other.data, (self, other), (1.0, 1.0), "+")
 
     def __mul__(self, other: Value | float) -> Value:
         """Product :math:`y = ab`, with :math:`\\partial y/\\partial a = b`, :math:`\\partial y/\\partial b = a`."""
         other = _as_value(other, "*")
-        return Value._result(self.data * other.data, (self, other), (other.data, self.data), "*")
+        return Value.from_op(self.data * other.data, (self, other), (other.data, self.data), "*")
 
     def __pow__(self, exponent: float) -> Value:
         """Power by a constant :math:`y = a^k`, with :math:`\\partial y/\\partial a = k a^{k-1}`."""
@@ -96,19 +109,19 @@ class Value:
                 f"Value ** {exponent}: a negative base ({self.data}) to a fractional power is not real"
             )
         local = exponent * self.data ** (exponent - 1) if exponent != 0 else 0.0
-        return Value._result(out, (self,), (local,), f"**{exponent:g}")
+        return Value.from_op(out, (self,), (local,), f"**{exponent:g}")
 
     def tanh(self) -> Value:
         """Hyperbolic tangent :math:`y = \\tanh a`, with :math:`\\partial y/\\partial a = 1 - y^2`."""
         y = math.tanh(self.data)
-        return Value._result(y, (self,), (1.0 - y * y,), "tanh")
+        return Value.from_op(y, (self,), (1.0 - y * y,), "tanh")
 
     def sigmoid(self) -> Value:
         """Logistic sigmoid :math:`y = 1/(1+e^{-a})`, with :math:`\\partial y/\\partial a = y(1-y)`."""
         a = self.data
         # Two forms so that exp never overflows.
         y = 1.0 / (1.0 + math.exp(-a)) if a >= 0 else math.exp(a) / (1.0 + math.exp(a))
-        return Value._result(y, (self,), (y * (1.0 - y),), "sigmoid")
+        return Value.from_op(y, (self,), (y * (1.0 - y),), "sigmoid")
 
     def exp(self) -> Value:
         """Exponential :math:`y = e^a`, with :math:`\\partial y/\\partial a = y`."""
@@ -116,18 +129,18 @@ class Value:
             y = math.exp(self.data)
         except OverflowError:
             raise OverflowError(f"Value.exp overflows at {self.data}") from None
-        return Value._result(y, (self,), (y,), "exp")
+        return Value.from_op(y, (self,), (y,), "exp")
 
     def log(self) -> Value:
         """Natural logarithm :math:`y = \\ln a` for :math:`a > 0`, with :math:`\\partial y/\\partial a = 1/a`."""
         if self.data <= 0.0:
             raise ValueError(f"Value.log needs a positive number, got {self.data}")
-        return Value._result(math.log(self.data), (self,), (1.0 / self.data,), "log")
+        return Value.from_op(math.log(self.data), (self,), (1.0 / self.data,), "log")
 
     def relu(self) -> Value:
         """Rectifier :math:`y = \\max(0, a)`; its derivative is 1 for :math:`a > 0` and 0 otherwise (0 at 0)."""
         positive = self.data > 0.0
-        return Value._result(self.data if positive else 0.0, (self,), (1.0 if positive else 0.0,), "relu")
+        return Value.from_op(self.data if positive else 0.0, (self,), (1.0 if positive else 0.0,), "relu")
 
     # -------------------------------------------------------------------------- derived ops
     def __neg__(self) -> Value:

@@ -1,0 +1,7 @@
+"""``python -m minigrad.grading NOTEBOOK...``: the same as the ``minigrad-grade`` command."""
+
+import sys
+
+from minigrad.grading.cli import main
+
+sys.exit(main())
