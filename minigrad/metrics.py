@@ -98,7 +98,8 @@ def independent_pixel_log_prob(train, images, levels: int, alpha: float = 1.0) -
     """
     train, images = np.asarray(train), np.asarray(images)
     for name, array in (("train", train), ("images", images)):
-        if array.ndim < 2 or array.dtype.kind not in "iu" or (array.size and (array.min() < 0 or array.max() >= levels)):
+        out_of_range = array.size and (array.min() < 0 or array.max() >= levels)
+        if array.ndim < 2 or array.dtype.kind not in "iu" or out_of_range:
             raise ValueError(f"independent_pixel_log_prob: {name} must be integer images (N, ...) with values in "
                              f"[0, {levels}), got {array.dtype} {array.shape}")
     if train.shape[1:] != images.shape[1:] or alpha <= 0:

@@ -136,3 +136,18 @@ def test_bad_arguments_are_named(model):
         nn.RowLSTM(2, 2, mask="C")
     with pytest.raises(ValueError, match="layer must be 'row' or 'diagonal'"):
         nn.PixelRNN(2, 2, 2, 2, layer="column")
+
+
+def test_sample_keeps_the_given_top_rows_and_draws_the_rest_from_the_conditionals(model):
+    """Completion given the top 2 rows of a full draw, with the random numbers that draw used for
+    the rows below, gives back the same image: the same conditionals p(x_i | x_<i) are sampled."""
+    full = model.sample(3, np.random.default_rng(14))
+    rng = np.random.default_rng(14)
+    for _ in range(2 * 5):  # the uniforms the full draw spent on the 2 x 5 top pixels
+        rng.random((3, 1))
+    np.testing.assert_array_equal(model.sample(3, rng, top=full[:, :2]), full)
+    other = model.sample(3, np.random.default_rng(15), top=(full[:, :2] + 1) % 3)
+    np.testing.assert_array_equal(other[:, :2], (full[:, :2] + 1) % 3)
+    np.testing.assert_array_equal(model.sample(3, rng, top=full), full)  # nothing left to draw
+    with pytest.raises(ValueError, match=r"top must have shape \(3, rows <= 4, 5\)"):
+        model.sample(3, np.random.default_rng(16), top=full[:2, :2])

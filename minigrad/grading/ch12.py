@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.ch08 import close, first_difference, numbers, random_array, where
+from minigrad.grading.common import close, first_difference, numbers, random_array, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
@@ -159,7 +159,8 @@ def _grade_bits(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
                 hint = f"; this is what you get if you {why}"
                 break
         return Outcome("failed", 0, f"bits per pixel differ from minigrad's cross_entropy: "
-                                    f"{first_difference(got.reshape(-1), expected.reshape(-1))}{hint} ({case['label']})")
+                                    f"{first_difference(got.reshape(-1), expected.reshape(-1))}{hint} "
+                                    f"({case['label']})")
     return Outcome("passed", 3, f"bits per pixel match minigrad's cross_entropy {where(cases)}")
 
 
@@ -211,11 +212,11 @@ QUESTIONS = (
              kind="numbers", visible=(_context_case("visible case, 6 x 8, kernel 3", 6, 8, 4, 5, 3),),
              hidden=_hidden_context, grade=_grade_context),
     Question(qid="12.3", points=3, title="Negative log-likelihood in bits per pixel", answer="nll_bits_per_pixel",
-             kind="numbers", visible=(_logits_case("visible case, 3 images of 2 x 3, 4 levels", np.random.default_rng(1201),
-                                                   3, 2, 3, 4),),
+             kind="numbers", visible=(_logits_case("visible case, 3 images of 2 x 3, 4 levels",
+                                                   np.random.default_rng(1201), 3, 2, 3, 4),),
              hidden=_hidden_logits, grade=_grade_bits),
     Question(qid="12.4", points=3, title="The independent-pixel baseline", answer="independent_pixel_bits",
-             kind="numbers", visible=(_histogram_case("visible case, 20 images of 2 x 3, 5 levels", np.random.default_rng(1202),
-                                                      20, 8, 2, 3, 5),),
+             kind="numbers", visible=(_histogram_case("visible case, 20 images of 2 x 3, 5 levels",
+                                                      np.random.default_rng(1202), 20, 8, 2, 3, 5),),
              hidden=_hidden_histogram, grade=_grade_histogram),
 )

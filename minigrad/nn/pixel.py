@@ -271,15 +271,30 @@ class PixelRNN(Module):
         nats = F.cross_entropy(logits, images.reshape(-1), reduction="none")
         return -nats.reshape(images.shape[0], -1).sum(axis=1)
 
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def sample(self, n: int, rng: np.random.Generator, top=None) -> np.ndarray:
         """Draw ``n`` images pixel by pixel in raster order, :math:`x_i \\sim p(x_i \\mid x_{<i})`.
+
+        Args:
+            n: number of images.
+            rng: the random generator.
+            top: optional integer rows :math:`(n, R_0, C)` to keep as the top of every image: only
+                the rows below them are drawn, from :math:`p(x_i \\mid x_{<i})` given those rows
+                (completion of partial images).
 
         Returns:
             Integer images :math:`(n, R, C)`.
         """
         images = np.zeros((n, self.height, self.width), dtype=np.int64)
+        given = 0
+        if top is not None:
+            top = self._check(top)
+            if top.shape[0] != n or top.shape[1] > self.height or top.shape[2] != self.width:
+                raise ValueError(f"PixelRNN.sample: top must have shape ({n}, rows <= {self.height}, {self.width}), "
+                                 f"got {top.shape}")
+            given = top.shape[1]
+            images[:, :given] = top
         with no_grad():
-            for r in range(self.height):
+            for r in range(given, self.height):
                 for j in range(self.width):
                     # Rows below r cannot influence row r, so the model only needs rows 0..r.
                     probs = F.softmax(self(images[:, : r + 1])[:, r, j], axis=-1).data

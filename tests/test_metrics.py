@@ -1,0 +1,39 @@
+"""Bits per pixel and the independent-pixel baseline (minigrad.metrics, chapter 12)."""
+
+import math
+
+import numpy as np
+import pytest
+
+from minigrad.metrics import bits_per_pixel, independent_pixel_log_prob
+
+
+def test_bits_per_pixel_of_a_uniform_model_is_log2_of_the_levels():
+    log_probs = np.full(5, 12 * math.log(1 / 8))  # 12 pixels, 8 equally likely levels
+    assert bits_per_pixel(log_probs, 12) == pytest.approx(3.0)
+    assert bits_per_pixel(np.array([-math.log(2), -3 * math.log(2)]), 1) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="bits_per_pixel: need a non-empty 1-D array"):
+        bits_per_pixel(np.zeros((2, 2)), 4)
+
+
+def test_independent_pixel_log_prob_counts_each_position_with_add_one_smoothing():
+    train = np.array([[[0, 1]], [[0, 2]], [[1, 2]]])  # 3 images of 1 x 2 pixels, 3 levels
+    images = np.array([[[0, 2]], [[2, 0]]])
+    got = independent_pixel_log_prob(train, images, levels=3)
+    # pixel 0 counts (2, 1, 0) + 1 over 6; pixel 1 counts (0, 1, 2) + 1 over 6
+    expected = [math.log(3 / 6) + math.log(3 / 6), math.log(1 / 6) + math.log(1 / 6)]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_independent_pixel_probabilities_sum_to_one_over_every_image():
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 3, size=(20, 1, 2))
+    every = np.array([[[a, b]] for a in range(3) for b in range(3)])
+    assert np.exp(independent_pixel_log_prob(train, every, 3, alpha=0.5)).sum() == pytest.approx(1.0)
+
+
+def test_independent_pixel_log_prob_names_bad_input():
+    with pytest.raises(ValueError, match=r"values in \[0, 3\)"):
+        independent_pixel_log_prob(np.full((2, 2, 2), 3), np.zeros((1, 2, 2), dtype=int), 3)
+    with pytest.raises(ValueError, match="must have the same shape"):
+        independent_pixel_log_prob(np.zeros((2, 2, 2), dtype=int), np.zeros((1, 2, 3), dtype=int), 3)
