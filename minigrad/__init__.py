@@ -1,9 +1,32 @@
 """minigrad: the small reverse-mode autograd package of the rnn-course book.
 
-``Value`` is the scalar engine of chapter 2. Everything here needs only numpy at import time.
+``Value`` is the scalar engine of chapter 2; ``Tensor`` is the numpy engine every model runs on.
+Everything here needs only numpy at import time.
 """
 
+from minigrad import viz  # draws graphs; imports matplotlib only when called
+from minigrad import functional
+from minigrad.autograd import detect_anomaly, no_grad
+from minigrad.gradcheck import gradcheck
 from minigrad.scalar import Value
+from minigrad.tensor import Tensor, cat, ones, randn, stack, tensor, zeros
+from minigrad import nn, optim  # after the engine: both build on Tensor
 
-__all__ = ["Value"]
+__all__ = [
+    "Tensor",
+    "Value",
+    "cat",
+    "detect_anomaly",
+    "functional",
+    "gradcheck",
+    "no_grad",
+    "nn",
+    "ones",
+    "optim",
+    "randn",
+    "stack",
+    "tensor",
+    "viz",
+    "zeros",
+]
 __version__ = "0.1.0"
