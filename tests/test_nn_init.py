@@ -70,3 +70,29 @@ def test_lstm_forget_bias_sets_the_second_gate_block_of_every_layer_and_directio
 def test_lstm_forget_bias_needs_an_lstm():
     with pytest.raises(ValueError, match="contains no LSTM"):
         init.lstm_forget_bias_(nn.GRU(2, 3))
+
+
+@pytest.mark.parametrize("make_cell, gates", [(nn.RNNCell, 1), (nn.GRUCell, 3), (nn.LSTMCell, 4)])
+def test_orthogonal_blocks_makes_every_gate_block_gain_times_orthogonal(make_cell, gates):
+    cell = make_cell(3, 5, rng=np.random.default_rng(7))
+    assert init.orthogonal_blocks_(cell.weight_hh, gain=0.9, rng=np.random.default_rng(8)) is cell.weight_hh
+    blocks = np.split(cell.weight_hh.data, gates)
+    for block in blocks:
+        np.testing.assert_allclose(block.T @ block, 0.81 * np.eye(5), atol=1e-12)
+        np.testing.assert_allclose(np.abs(np.linalg.eigvals(block)), 0.9, atol=1e-12)
+    if gates > 1:
+        assert not np.allclose(blocks[0], blocks[1])  # each block draws its own Q
+
+
+def test_orthogonal_blocks_draws_the_blocks_in_order_from_rng():
+    weight = np.empty((12, 4))
+    init.orthogonal_blocks_(weight, gain=1.5, rng=np.random.default_rng(9))
+    rng = np.random.default_rng(9)
+    expected = np.concatenate([init.orthogonal_(np.empty((4, 4)), gain=1.5, rng=rng) for _ in range(3)])
+    np.testing.assert_array_equal(weight, expected)
+
+
+@pytest.mark.parametrize("shape", [(10, 4), (4,), (2, 3, 3)])
+def test_orthogonal_blocks_needs_a_stacked_square_weight(shape):
+    with pytest.raises(ValueError, match=r"\(G\*H, H\)"):
+        init.orthogonal_blocks_(np.zeros(shape))

@@ -12,29 +12,15 @@ unit impulse through it.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad.grading.common import numbers, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
 __all__ = ["QUESTIONS", "reference_windows", "reference_counts", "measured_receptive_field"]
-
-
-def _where(cases: Sequence[dict]) -> str:
-    hidden = sum(case["label"].startswith("hidden") for case in cases)
-    return "on the visible case" + (f" and {hidden} hidden case{'s' * (hidden != 1)}" if hidden else "")
-
-
-def _numbers(answer: Any) -> tuple[tuple[int, ...], np.ndarray]:
-    """Shape and values of a ``numbers`` answer, validated."""
-    shape = tuple(int(n) for n in answer["shape"])
-    values = np.array([float(v) for v in answer["values"]], dtype=np.float64)
-    if values.size != math.prod(shape):
-        raise ValueError("shape and values disagree")
-    return shape, values.reshape(shape)
 
 
 # ---------------------------------------------------------------------------------- 1.1
@@ -62,7 +48,8 @@ def _grade_windows(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         tokens, width, pad = (build_argument(spec) for spec in case["args"])
         expected = reference_windows(tokens, width, pad)
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape != expected.shape:
             return Outcome("failed", 0, f"returns shape {shape}, expected {expected.shape}: one row of "
                                         f"{width} tokens per position ({case['label']})")
@@ -71,7 +58,7 @@ def _grade_windows(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             t = int(wrong[0][0])
             return Outcome("failed", 0, f"the window at position {t} is {got[t].astype(int).tolist()}, "
                                         f"expected {expected[t].astype(int).tolist()} ({case['label']})")
-    return Outcome("passed", 2, f"every window matches {_where(cases)}")
+    return Outcome("passed", 2, f"every window matches {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 1.2
@@ -102,7 +89,8 @@ def _hidden_counts(rng: np.random.Generator) -> tuple[dict, ...]:
 def _grade_counts(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     problems = []
     for case, answer in zip(cases, answers):
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape != (2,):
             return Outcome("failed", 0, f"returns shape {shape}: return two numbers, [window MLP, "
                                         f"ElmanRNN] ({case['label']})")
@@ -115,7 +103,7 @@ def _grade_counts(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     if problems:
         score = 2 - len(problems)
         return Outcome("failed", score, "; ".join(problems))
-    return Outcome("passed", 2, f"both counts equal those of the minigrad.nn modules {_where(cases)}")
+    return Outcome("passed", 2, f"both counts equal those of the minigrad.nn modules {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 1.3
@@ -141,7 +129,8 @@ def _hidden_fields(rng: np.random.Generator) -> tuple[dict, ...]:
 
 def _grade_fields(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         (kernel_sizes,) = (build_argument(spec) for spec in case["args"])
         if shape != ():
             return Outcome("failed", 0, f"returns shape {shape}: return one number ({case['label']})")
@@ -150,7 +139,7 @@ def _grade_fields(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             widths = [int(k) for k in kernel_sizes]
             return Outcome("failed", 0, f"for kernel widths {widths} one output depends on {expected} "
                                         f"inputs, you give {float(got):g} ({case['label']})")
-    return Outcome("passed", 2, f"matches the impulse response of the stack {_where(cases)}")
+    return Outcome("passed", 2, f"matches the impulse response of the stack {where(cases)}")
 
 
 QUESTIONS = (

@@ -18,34 +18,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad.grading.common import close_scalar, numbers, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument, decode_expression
 from minigrad.scalar import Value
 from minigrad.symbolic import equal, short_number, substitute, unexpected_symbols
 
 __all__ = ["QUESTIONS", "logistic", "unrolled_gradient", "reference_contributions", "loss"]
-
-_RTOL = 1e-6
-
-
-def _close(got: float, expected: float, rtol: float = _RTOL) -> bool:
-    return math.isfinite(got) and abs(got - expected) <= rtol * (1.0 + abs(expected))
-
-
-def _where(cases: Sequence[dict]) -> str:
-    """"on the visible case", or "on the visible case and 2 hidden cases"."""
-    hidden = sum(case["label"].startswith("hidden") for case in cases)
-    return "on the visible case" + (f" and {hidden} hidden case{'s' * (hidden != 1)}" if hidden else "")
-
-
-def _numbers(answer: Any) -> tuple[tuple[int, ...], np.ndarray]:
-    """Shape and float values of a ``numbers`` answer, validated."""
-    shape = tuple(int(n) for n in answer["shape"])
-    values = np.array([float(v) for v in answer["values"]], dtype=np.float64)
-    if values.size != math.prod(shape):
-        raise ValueError("shape and values disagree")
-    return shape, values
-
 
 # ---------------------------------------------------------------------------------- 2.1
 def logistic(s: Any, theta: Any) -> Any:
@@ -84,14 +63,14 @@ def _grade_unfold(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
                 return Outcome("failed", 0, f"this is {name}, not s^(3) = f(f(s^(1))): apply f "
                                             f"exactly twice ({case['label']})")
         point = {s: v for s, v in ((s1, Fraction(1, 3)), (theta, Fraction(5, 2))) if not s.is_number}
-        where = ", ".join(f"{s} = {v}" for s, v in point.items())
+        at = ", ".join(f"{s} = {v}" for s, v in point.items())
         return Outcome(
             "failed", 0,
             f"differs from f(f(s^(1))) ({case['label']}): "
-            f"{'at ' + where + ' ' if where else ''}it is {short_number(substitute(got, point))}, "
+            f"{'at ' + at + ' ' if at else ''}it is {short_number(substitute(got, point))}, "
             f"expected {short_number(substitute(_iterate(s1, theta, 2), point))}",
         )
-    return Outcome("passed", 2, f"equals f(f(s^(1))) by SymPy expansion {_where(cases)}")
+    return Outcome("passed", 2, f"equals f(f(s^(1))) by SymPy expansion {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 2.2
@@ -191,7 +170,7 @@ def _grade_recurrence(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
                                         f"h_{tau - 1}: add the paths through earlier steps "
                                         f"({case['label']})")
         return Outcome("failed", 0, _numeric_gradient_message(got, tau, case["label"]))
-    return Outcome("passed", 3, f"equals SymPy's derivative of the unrolled graph {_where(cases)}")
+    return Outcome("passed", 3, f"equals SymPy's derivative of the unrolled graph {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 2.3
@@ -238,7 +217,8 @@ def _grade_bptt(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         w, xs, ys, h0 = (build_argument(spec) for spec in case["args"])
         tau = len(xs)
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape != (tau,):
             what = "one number" if shape == () else f"an array of shape {shape}"
             return Outcome("failed", 0, f"returns {what}: return τ = {tau} numbers, one "
@@ -246,10 +226,10 @@ def _grade_bptt(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         expected = reference_contributions(w, xs, ys, h0)
         eps = 1e-6
         finite = (loss(w + eps, xs, ys, h0) - loss(w - eps, xs, ys, h0)) / (2 * eps)
-        if not total_problem and not (_close(got.sum(), sum(expected)) and _close(got.sum(), finite, 1e-5)):
+        if not total_problem and not (close_scalar(got.sum(), sum(expected)) and close_scalar(got.sum(), finite, 1e-5)):
             total_problem = (f"their sum dL/dw is {got.sum():.4f}, autograd gives "
                              f"{sum(expected):.4f} and finite differences {finite:.4f} ({case['label']})")
-        wrong = [t for t in range(tau) if not _close(got[t], expected[t])]
+        wrong = [t for t in range(tau) if not close_scalar(got[t], expected[t])]
         if not step_problem and wrong:
             t = wrong[0]
             step_problem = (f"the contribution of step t = {t + 1} is {got[t]:.4f}, autograd gives "
@@ -258,7 +238,7 @@ def _grade_bptt(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         score = 2 * (not total_problem) + (not step_problem)
         return Outcome("failed", score, "; ".join(p for p in (total_problem, step_problem) if p))
     return Outcome("passed", 3, f"dL/dw and each step's contribution match autograd and finite "
-                                f"differences {_where(cases)}")
+                                f"differences {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 2.4
@@ -283,7 +263,7 @@ def _grade_softplus(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             data, grad, chain = float(point["data"]), float(point["grad"]), float(point["chain_grad"])
             expected = _softplus(x)
             finite = (_softplus(x + eps) - _softplus(x - eps)) / (2 * eps)
-            if not forward_problem and not _close(data, expected, 1e-9):
+            if not forward_problem and not close_scalar(data, expected, 1e-9):
                 forward_problem = (f"softplus({x:g}) is {data:.4f}, expected log(1 + e^{x:g}) = "
                                    f"{expected:.4f} ({case['label']})")
             if backward_problem:
@@ -291,10 +271,10 @@ def _grade_softplus(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             if point["nodes"] != 2 or point["inputs_are_the_argument"] is not True:
                 backward_problem = (f"softplus(a) is a graph of {point['nodes']} nodes: make it "
                                     f"one node whose only input is a, with its local derivative")
-            elif not _close(grad, finite, 1e-5):
+            elif not close_scalar(grad, finite, 1e-5):
                 backward_problem = (f"d softplus/da at a = {x:g} is {grad:.4f}, finite "
                                     f"differences give {finite:.4f} ({case['label']})")
-            elif not _close(chain, finite * case["inner"] * case["outer"], 1e-5):
+            elif not close_scalar(chain, finite * case["inner"] * case["outer"], 1e-5):
                 backward_problem = (f"inside y = {case['outer']:g}·softplus({case['inner']:g}·w) "
                                     f"dy/dw is {chain:.4f}, expected "
                                     f"{finite * case['inner'] * case['outer']:.4f}: multiply the "
@@ -302,7 +282,7 @@ def _grade_softplus(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     score = (not forward_problem) + (not backward_problem)
     if score == 2:
         return Outcome("passed", 2, f"forward values and gradients match log(1 + e^a) and finite "
-                                    f"differences {_where(cases)}")
+                                    f"differences {where(cases)}")
     return Outcome("failed", score, "; ".join(p for p in (forward_problem, backward_problem) if p))
 
 

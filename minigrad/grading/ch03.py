@@ -10,11 +10,13 @@ hidden random inputs of other sizes, with ``minigrad``'s own implementation: ``e
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad.grading.common import first_difference, numbers, random_array, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
@@ -23,34 +25,13 @@ __all__ = ["QUESTIONS", "reference_step", "reference_stacked", "reference_nll", 
 _ATOL = 1e-9
 
 
-def _where(cases: Sequence[dict]) -> str:
-    hidden = sum(case["label"].startswith("hidden") for case in cases)
-    return "on the visible case" + (f" and {hidden} hidden case{'s' * (hidden != 1)}" if hidden else "")
-
-
-def _numbers(answer: Any) -> tuple[tuple[int, ...], np.ndarray]:
-    """Shape and values of a ``numbers`` answer, validated."""
-    shape = tuple(int(n) for n in answer["shape"])
-    values = np.array([float(v) for v in answer["values"]], dtype=np.float64)
-    if values.size != math.prod(shape):
-        raise ValueError("shape and values disagree")
-    return shape, values.reshape(shape)
-
-
-def _array(rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0) -> dict:
-    return {"array": np.round(rng.normal(scale=scale, size=shape), 3).tolist()}
-
-
-def _first_difference(got: np.ndarray, expected: np.ndarray) -> str:
-    """``entry (1, 2) is 0.1234, expected 0.5678`` for the first entry that disagrees."""
-    bad = np.argwhere(~np.isclose(got, expected, rtol=0, atol=_ATOL) | ~np.isfinite(got))
-    index = tuple(int(i) for i in bad[0])
-    return f"entry {index} is {got[index]:.4f}, expected {expected[index]:.4f}"
+_first_difference = functools.partial(first_difference, rtol=0, atol=_ATOL, spec=".4f")
 
 
 def _compare(name: str, got_answer: Any, expected: np.ndarray, label: str) -> str:
     """An empty string when the answer equals ``expected`` to 1e-9, else why not."""
-    shape, got = _numbers(got_answer)
+    got = numbers(got_answer)
+    shape = got.shape
     if shape != expected.shape:
         return f"{name} has shape {shape}, expected {expected.shape} ({label})"
     if np.all(np.isfinite(got)) and np.allclose(got, expected, rtol=0, atol=_ATOL):
@@ -70,9 +51,9 @@ def reference_step(x: np.ndarray, h_prev: np.ndarray, U: np.ndarray, W: np.ndarr
 
 def _step_case(label: str, rng: np.random.Generator, batch: int, inputs: int, hidden: int) -> dict:
     return {"label": label,
-            "args": [_array(rng, (batch, inputs)), {"array": np.round(rng.uniform(-1, 1, (batch, hidden)), 3).tolist()},
-                     _array(rng, (hidden, inputs), 0.7), _array(rng, (hidden, hidden), 0.7),
-                     _array(rng, (hidden,), 0.3)]}
+            "args": [random_array(rng, (batch, inputs)), {"array": np.round(rng.uniform(-1, 1, (batch, hidden)), 3).tolist()},
+                     random_array(rng, (hidden, inputs), 0.7), random_array(rng, (hidden, hidden), 0.7),
+                     random_array(rng, (hidden,), 0.3)]}
 
 
 def _hidden_steps(rng: np.random.Generator) -> tuple[dict, ...]:
@@ -87,7 +68,8 @@ def _grade_step(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         problem = _compare("h^(t)", answer, expected, case["label"])
         if not problem:
             continue
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         a = b + h_prev @ W.T + x @ U.T
         if shape == expected.shape and np.allclose(got, a, rtol=0, atol=_ATOL):
             return Outcome("failed", 0, f"this is the pre-activation a^(t): apply tanh ({case['label']})")
@@ -96,7 +78,7 @@ def _grade_step(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             return Outcome("failed", 0, f"h_prev @ W computes Wᵀ h for each row: use h_prev @ W.T "
                                         f"({case['label']})")
         return Outcome("failed", 0, problem)
-    return Outcome("passed", 3, f"equals minigrad's elman_states {_where(cases)}")
+    return Outcome("passed", 3, f"equals minigrad's elman_states {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 3.2
@@ -106,7 +88,7 @@ def reference_stacked(W: np.ndarray, U: np.ndarray) -> np.ndarray:
 
 
 def _stack_case(label: str, rng: np.random.Generator, inputs: int, hidden: int) -> dict:
-    return {"label": label, "args": [_array(rng, (hidden, hidden)), _array(rng, (hidden, inputs))]}
+    return {"label": label, "args": [random_array(rng, (hidden, hidden)), random_array(rng, (hidden, inputs))]}
 
 
 def _hidden_stacks(rng: np.random.Generator) -> tuple[dict, ...]:
@@ -118,7 +100,8 @@ def _grade_stacked(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         W, U = (build_argument(spec) for spec in case["args"])
         expected = reference_stacked(W, U)
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape == expected.shape and np.allclose(got, np.hstack([U, W]), rtol=0, atol=_ATOL) \
                 and not np.allclose(got, expected, rtol=0, atol=_ATOL):
             return Outcome("failed", 0, f"this is [U W]: it multiplies [x; h], but the input vector is "
@@ -126,7 +109,7 @@ def _grade_stacked(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         problem = _compare("W_a", answer, expected, case["label"])
         if problem:
             return Outcome("failed", 0, problem)
-    return Outcome("passed", 2, f"W_a [h; x] equals W h + U x {_where(cases)}")
+    return Outcome("passed", 2, f"W_a [h; x] equals W h + U x {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 3.3
@@ -139,7 +122,7 @@ def reference_nll(o: np.ndarray, Y: np.ndarray) -> float:
 
 def _nll_case(label: str, rng: np.random.Generator, steps: int, classes: int, scale: float = 1.0) -> dict:
     return {"label": label,
-            "args": [_array(rng, (steps, classes), scale),
+            "args": [random_array(rng, (steps, classes), scale),
                      {"array": np.eye(classes)[rng.integers(0, classes, size=steps)].tolist()}]}
 
 
@@ -153,7 +136,8 @@ def _grade_nll(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         o, Y = (build_argument(spec) for spec in case["args"])
         expected = reference_nll(o, Y)
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape != ():
             return Outcome("failed", 0, f"returns shape {shape}: return one number, the sum over the "
                                         f"steps ({case['label']})")
@@ -167,7 +151,7 @@ def _grade_nll(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             return Outcome("failed", 0, f"returns {value} ({case['label']}): subtract the largest logit "
                                         f"before exponentiating, log-softmax(o) = o - max o - log Σ exp(o - max o)")
         return Outcome("failed", 0, f"L is {value:.6f}, expected {expected:.6f} ({case['label']})")
-    return Outcome("passed", 3, f"equals minigrad's cross_entropy(reduction='sum') {_where(cases)}")
+    return Outcome("passed", 3, f"equals minigrad's cross_entropy(reduction='sum') {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 3.4
@@ -185,10 +169,10 @@ def reference_forward(x: np.ndarray, h0: np.ndarray, U: np.ndarray, W: np.ndarra
 def _forward_case(label: str, rng: np.random.Generator, steps: int, batch: int, inputs: int, hidden: int,
                   outputs: int) -> dict:
     return {"label": label,
-            "args": [_array(rng, (steps, batch, inputs)),
+            "args": [random_array(rng, (steps, batch, inputs)),
                      {"array": np.round(rng.uniform(-1, 1, (batch, hidden)), 3).tolist()},
-                     _array(rng, (hidden, inputs), 0.7), _array(rng, (hidden, hidden), 0.7),
-                     _array(rng, (outputs, hidden), 0.7), _array(rng, (hidden,), 0.3), _array(rng, (outputs,), 0.3)]}
+                     random_array(rng, (hidden, inputs), 0.7), random_array(rng, (hidden, hidden), 0.7),
+                     random_array(rng, (outputs, hidden), 0.7), random_array(rng, (hidden,), 0.3), random_array(rng, (outputs,), 0.3)]}
 
 
 def _hidden_forwards(rng: np.random.Generator) -> tuple[dict, ...]:
@@ -203,13 +187,14 @@ def _grade_forward(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         problem = _compare("o", answer, expected, case["label"])
         if not problem:
             continue
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         from_zero = reference_forward(x, np.zeros_like(h0), U, W, V, b, c)
         if shape == expected.shape and np.allclose(got, from_zero, rtol=0, atol=_ATOL):
             return Outcome("failed", 0, f"these are the logits from h^(0) = 0: start from the h0 "
                                         f"argument ({case['label']})")
         return Outcome("failed", 0, problem)
-    return Outcome("passed", 3, f"equals minigrad's ElmanRNN {_where(cases)}")
+    return Outcome("passed", 3, f"equals minigrad's ElmanRNN {where(cases)}")
 
 
 QUESTIONS = (

@@ -18,6 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from minigrad.grading.common import numbers, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument, decode_expression
 from minigrad.symbolic import abbreviate, equal, short_number, substitute, unexpected_symbols
@@ -26,11 +27,6 @@ __all__ = ["QUESTIONS", "forward_case", "reference_gradients", "scalar_gradient"
 
 _RTOL = 1e-6
 _ARGUMENTS = ("x", "Y", "h", "y_hat", "U", "W", "V")
-
-
-def _where(cases: Sequence[dict]) -> str:
-    hidden = sum(case["label"].startswith("hidden") for case in cases)
-    return "on the visible case" + (f" and {hidden} hidden case{'s' * (hidden != 1)}" if hidden else "")
 
 
 # ------------------------------------------------------------------------- cases and references
@@ -152,14 +148,6 @@ def _state_gradients_by_differences(params, x, targets, h0, eps: float = 1e-6) -
 
 
 # ------------------------------------------------------------------------- numeric questions
-def _numbers(answer: Any) -> np.ndarray:
-    shape = tuple(int(n) for n in answer["shape"])
-    values = np.array([float(v) for v in answer["values"]], dtype=np.float64)
-    if values.size != math.prod(shape):
-        raise ValueError("shape and values disagree")
-    return values.reshape(shape)
-
-
 def _first_disagreement(got: np.ndarray, expected: np.ndarray, rtol: float) -> tuple | None:
     scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
     bad = ~(np.isfinite(got) & (np.abs(got - expected) <= rtol * scale))
@@ -174,7 +162,7 @@ def _numeric_grader(key: str, symbol: str, shape_text: str, points: int,
 
     def grade(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         for case, answer in zip(cases, answers):
-            got = _numbers(answer)
+            got = numbers(answer)
             references = reference_gradients(case)
             expected = references["autograd"][key]
             if got.shape != expected.shape:
@@ -198,7 +186,7 @@ def _numeric_grader(key: str, symbol: str, shape_text: str, points: int,
             return Outcome("failed", 0, f"{symbol} differs from autograd at entry {index}: got "
                                         f"{got[index]:.4g}, expected {expected[index]:.4g}{hint} "
                                         f"({case['label']})")
-        return Outcome("passed", points, f"{symbol} matches autograd and finite differences {_where(cases)}")
+        return Outcome("passed", points, f"{symbol} matches autograd and finite differences {where(cases)}")
 
     return grade
 
@@ -392,7 +380,7 @@ def _grade_scalar(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
                                         f"from h^(t) through h^(t+1) to later losses ({case['label']})")
         return Outcome("failed", 0, f"differs from SymPy's derivative of the unrolled loss "
                                     f"({case['label']}): {_scalar_numbers(got, steps)}")
-    return Outcome("passed", 3, f"equals SymPy's derivative of the unrolled loss {_where(cases)}")
+    return Outcome("passed", 3, f"equals SymPy's derivative of the unrolled loss {where(cases)}")
 
 
 QUESTIONS = (

@@ -11,11 +11,12 @@ modules (``JordanRNN``, ``SummaryRNN``, ``ElmanRNN``). Sequences are time-major:
 
 from __future__ import annotations
 
-import math
+import functools
 from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad.grading.common import first_difference, numbers, random_array, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
@@ -25,34 +26,12 @@ __all__ = ["QUESTIONS", "reference_teacher_inputs", "reference_free_run", "refer
 _ATOL = 1e-9
 
 
-def _where(cases: Sequence[dict]) -> str:
-    hidden = sum(case["label"].startswith("hidden") for case in cases)
-    return "on the visible case" + (f" and {hidden} hidden case{'s' * (hidden != 1)}" if hidden else "")
-
-
-def _numbers(answer: Any) -> tuple[tuple[int, ...], np.ndarray]:
-    """Shape and values of a ``numbers`` answer, validated."""
-    shape = tuple(int(n) for n in answer["shape"])
-    values = np.array([float(v) for v in answer["values"]], dtype=np.float64)
-    if values.size != math.prod(shape):
-        raise ValueError("shape and values disagree")
-    return shape, values.reshape(shape)
-
-
 def _same(got: np.ndarray, expected: np.ndarray) -> bool:
     return got.shape == expected.shape and bool(np.all(np.isfinite(got))) and np.allclose(
         got, expected, rtol=0, atol=_ATOL)
 
 
-def _first_difference(got: np.ndarray, expected: np.ndarray) -> str:
-    """``entry (1, 0, 2) is 0.1234, expected 0.5678`` for the first entry that disagrees."""
-    bad = np.argwhere(~np.isclose(got, expected, rtol=0, atol=_ATOL) | ~np.isfinite(got))
-    index = tuple(int(i) for i in bad[0])
-    return f"entry {index} is {got[index]:.4f}, expected {expected[index]:.4f}"
-
-
-def _array(rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0) -> dict:
-    return {"array": np.round(rng.normal(scale=scale, size=shape), 3).tolist()}
+_first_difference = functools.partial(first_difference, rtol=0, atol=_ATOL, spec=".4f")
 
 
 def _load(model: Any, weights: dict) -> Any:
@@ -82,7 +61,8 @@ def _grade_teacher(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         y, classes = (build_argument(spec) for spec in case["args"])
         expected = reference_teacher_inputs(y, classes)
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape != expected.shape:
             return Outcome("failed", 0, f"returns shape {shape}, expected (τ, B, O) = {expected.shape} "
                                         f"({case['label']})")
@@ -95,7 +75,7 @@ def _grade_teacher(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             return Outcome("failed", 1, f"right from t = 2 on, but at t = 1 there is no previous output: "
                                         f"feed the zero vector there ({case['label']})")
         return Outcome("failed", 0, f"{_first_difference(got, expected)} ({case['label']})")
-    return Outcome("passed", 2, f"equals the teacher-forced inputs {_where(cases)}")
+    return Outcome("passed", 2, f"equals the teacher-forced inputs {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 5.2
@@ -131,9 +111,9 @@ def _no_feedback(x: np.ndarray, U, W, V, b, c) -> np.ndarray:
 def _free_case(label: str, rng: np.random.Generator, steps: int, batch: int, inputs: int, hidden: int,
                outputs: int) -> dict:
     return {"label": label,
-            "args": [_array(rng, (steps, batch, inputs)), _array(rng, (hidden, inputs), 0.8),
-                     _array(rng, (hidden, outputs), 1.5), _array(rng, (outputs, hidden), 1.5),
-                     _array(rng, (hidden,), 0.3), _array(rng, (outputs,), 0.3)]}
+            "args": [random_array(rng, (steps, batch, inputs)), random_array(rng, (hidden, inputs), 0.8),
+                     random_array(rng, (hidden, outputs), 1.5), random_array(rng, (outputs, hidden), 1.5),
+                     random_array(rng, (hidden,), 0.3), random_array(rng, (outputs,), 0.3)]}
 
 
 def _hidden_free(rng: np.random.Generator) -> tuple[dict, ...]:
@@ -145,7 +125,8 @@ def _grade_free(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         args = [build_argument(spec) for spec in case["args"]]
         expected = reference_free_run(*args)
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape != expected.shape:
             return Outcome("failed", 0, f"returns shape {shape}, expected (τ, B, O) = {expected.shape} "
                                         f"({case['label']})")
@@ -158,7 +139,7 @@ def _grade_free(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             return Outcome("failed", 1, f"you feed back the logits o^(t-1); feed back the prediction "
                                         f"softmax(o^(t-1)) ({case['label']})")
         return Outcome("failed", 0, f"{_first_difference(got, expected)} ({case['label']})")
-    return Outcome("passed", 3, f"equals JordanRNN running free {_where(cases)}")
+    return Outcome("passed", 3, f"equals JordanRNN running free {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 5.3
@@ -185,9 +166,9 @@ def _readout_case(label: str, rng: np.random.Generator, steps: int, lengths: lis
     for column, n in enumerate(lengths):
         x[n:, column] = np.round(rng.normal(scale=3.0, size=(steps - n, inputs)), 3)  # padding: junk
     return {"label": label,
-            "args": [{"array": x.tolist()}, {"integers": lengths}, _array(rng, (hidden, inputs), 0.8),
-                     _array(rng, (hidden, hidden), 0.8), _array(rng, (outputs, hidden), 1.0),
-                     _array(rng, (hidden,), 0.3), _array(rng, (outputs,), 0.3)]}
+            "args": [{"array": x.tolist()}, {"integers": lengths}, random_array(rng, (hidden, inputs), 0.8),
+                     random_array(rng, (hidden, hidden), 0.8), random_array(rng, (outputs, hidden), 1.0),
+                     random_array(rng, (hidden,), 0.3), random_array(rng, (outputs,), 0.3)]}
 
 
 def _hidden_readouts(rng: np.random.Generator) -> tuple[dict, ...]:
@@ -199,7 +180,8 @@ def _grade_readout(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         x, lengths, U, W, V, b, c = (build_argument(spec) for spec in case["args"])
         expected = reference_readout(x, lengths, U, W, V, b, c)
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape != expected.shape:
             return Outcome("failed", 0, f"returns shape {shape}, expected (B, O) = {expected.shape} "
                                         f"({case['label']})")
@@ -212,7 +194,7 @@ def _grade_readout(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         bad = [column for column in range(len(lengths)) if not _same(got[column], expected[column])]
         return Outcome("failed", 0, f"sequence {bad[0]} (length {int(lengths[bad[0]])}): "
                                     f"{_first_difference(got[bad[0]], expected[bad[0]])} ({case['label']})")
-    return Outcome("passed", 3, f"equals SummaryRNN run on each sequence alone {_where(cases)}")
+    return Outcome("passed", 3, f"equals SummaryRNN run on each sequence alone {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 5.4
@@ -240,7 +222,8 @@ def _grade_counts(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         sizes = tuple(build_argument(spec) for spec in case["args"])
         expected = reference_counts(*sizes)
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape != (3,):
             return Outcome("failed", 0, f"returns shape {shape}: return three counts, for patterns A, B "
                                         f"and C ({case['label']})")
@@ -253,7 +236,7 @@ def _grade_counts(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         first = wrong[0]
         return Outcome("failed", 0, f"{names[first]} has {expected[first]:.0f} parameters with D, H, O = "
                                     f"{sizes}, you say {got[first]:g}{hint} ({case['label']})")
-    return Outcome("passed", 2, f"the three counts match the modules' parameters {_where(cases)}")
+    return Outcome("passed", 2, f"the three counts match the modules' parameters {where(cases)}")
 
 
 QUESTIONS = (

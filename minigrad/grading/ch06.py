@@ -11,33 +11,16 @@ cumulative distribution at given uniform numbers, the rule :func:`minigrad.nn.sa
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad.grading.common import close_scalar, numbers, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 from minigrad.metrics import perplexity
 
 __all__ = ["QUESTIONS", "reference_sample", "reference_beam_step"]
-
-
-def _where(cases: Sequence[dict]) -> str:
-    hidden = sum(case["label"].startswith("hidden") for case in cases)
-    return "on the visible case" + (f" and {hidden} hidden case{'s' * (hidden != 1)}" if hidden else "")
-
-
-def _numbers(answer: Any) -> tuple[tuple[int, ...], np.ndarray]:
-    shape = tuple(int(n) for n in answer["shape"])
-    values = np.array([float(v) for v in answer["values"]], dtype=np.float64)
-    if values.size != math.prod(shape):
-        raise ValueError("shape and values disagree")
-    return shape, values.reshape(shape)
-
-
-def _close(got: float, expected: float, rtol: float = 1e-6) -> bool:
-    return math.isfinite(got) and abs(got - expected) <= rtol * (1.0 + abs(expected))
 
 
 # ---------------------------------------------------------------------------------- 6.1
@@ -70,20 +53,21 @@ def _perplexity_slips(losses: np.ndarray, lengths: np.ndarray) -> dict[str, floa
 def _grade_perplexity(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         losses, lengths = (build_argument(spec) for spec in case["args"])
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape != ():
             return Outcome("failed", 0, f"returns an array of shape {shape}: return one number "
                                         f"({case['label']})")
         expected = perplexity(losses, lengths)
         got = float(got)
-        if _close(got, expected):
+        if close_scalar(got, expected):
             continue
         for slip, value in _perplexity_slips(losses, lengths).items():
-            if _close(got, value) and not _close(value, expected):
+            if close_scalar(got, value) and not close_scalar(value, expected):
                 return Outcome("failed", 0, f"this is {slip} ({case['label']})")
         return Outcome("failed", 0, f"gives {got:.4f}, expected exp(Σ L_i / Σ n_i) = {expected:.4f} "
                                     f"({case['label']})")
-    return Outcome("passed", 2, f"matches minigrad.metrics.perplexity {_where(cases)}")
+    return Outcome("passed", 2, f"matches minigrad.metrics.perplexity {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 6.2
@@ -113,7 +97,8 @@ def _hidden_sample(rng: np.random.Generator) -> tuple[dict, ...]:
 def _grade_sample(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         logits, temperature, uniforms = (build_argument(spec) for spec in case["args"])
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         rows = logits.shape[0]
         if shape != (rows,):
             return Outcome("failed", 0, f"returns shape {shape}: return one token per row, shape "
@@ -137,7 +122,7 @@ def _grade_sample(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         return Outcome("failed", 0, f"row {first} gives token {got[first]:.0f}, expected "
                                     f"{expected[first]} ({case['label']})")
     return Outcome("passed", 3, f"draws the same tokens as inverting p_T's cumulative distribution "
-                                f"{_where(cases)}")
+                                f"{where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 6.3
@@ -170,7 +155,8 @@ def _hidden_beam(rng: np.random.Generator) -> tuple[dict, ...]:
 def _grade_beam(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         beam, step, width = (build_argument(spec) for spec in case["args"])
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape != (3, width):
             return Outcome("failed", 0, f"returns shape {shape}: return (parents, tokens, scores), "
                                         f"{width} of each ({case['label']})")
@@ -203,7 +189,7 @@ def _grade_beam(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
                                     f"{got[0].astype(int).tolist()[:5]} and {got[1].astype(int).tolist()[:5]} "
                                     f"({case['label']})")
     return Outcome("passed", 3, f"keeps the same extensions, in the same order, with the same "
-                                f"scores as minigrad.nn.beam_search {_where(cases)}")
+                                f"scores as minigrad.nn.beam_search {where(cases)}")
 
 
 QUESTIONS = (

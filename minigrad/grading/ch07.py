@@ -10,37 +10,23 @@
 
 from __future__ import annotations
 
-import math
+import functools
 from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad.grading.common import first_difference, numbers, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
 __all__ = ["QUESTIONS", "reference_bidirectional"]
 
 
-def _where(cases: Sequence[dict]) -> str:
-    hidden = sum(case["label"].startswith("hidden") for case in cases)
-    return "on the visible case" + (f" and {hidden} hidden case{'s' * (hidden != 1)}" if hidden else "")
-
-
-def _numbers(answer: Any) -> tuple[tuple[int, ...], np.ndarray]:
-    shape = tuple(int(n) for n in answer["shape"])
-    values = np.array([float(v) for v in answer["values"]], dtype=np.float64)
-    if values.size != math.prod(shape):
-        raise ValueError("shape and values disagree")
-    return shape, values.reshape(shape)
-
-
 def _same(got: np.ndarray, expected: np.ndarray) -> bool:
     return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=1e-7, atol=1e-9))
 
 
-def _first_difference(got: np.ndarray, expected: np.ndarray) -> str:
-    index = tuple(int(i) for i in np.argwhere(~np.isclose(got, expected, rtol=1e-7, atol=1e-9))[0])
-    return f"entry {index} is {got[index]:.4f}, expected {expected[index]:.4f}"
+_first_difference = functools.partial(first_difference, rtol=1e-7, atol=1e-9, spec=".4f")
 
 
 # ---------------------------------------------------------------------------------- 7.1
@@ -84,7 +70,8 @@ def _hidden_bidirectional(rng: np.random.Generator) -> tuple[dict, ...]:
 def _grade_bidirectional(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         x, U_f, W_f, U_b, W_b = (build_argument(spec) for spec in case["args"])
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         expected = reference_bidirectional(x, U_f, W_f, U_b, W_b)
         if shape != expected.shape:
             return Outcome("failed", 0, f"returns shape {shape}, expected (T, B, 2H) = "
@@ -111,7 +98,7 @@ def _grade_bidirectional(cases: Sequence[dict], answers: Sequence[Any]) -> Outco
                                         f"of the backward half ({case['label']})")
         return Outcome("failed", 0, f"{_first_difference(got, expected)} ({case['label']})")
     return Outcome("passed", 3, f"equals minigrad.nn.RNN(bidirectional=True) with the same weights "
-                                f"{_where(cases)}")
+                                f"{where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 7.2
@@ -145,7 +132,8 @@ def _grade_pool(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         outputs, lengths = (build_argument(spec) for spec in case["args"])
         steps, batch, hidden = outputs.shape
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape != (3, batch, hidden):
             return Outcome("failed", 0, f"returns shape {shape}: stack [last, mean, max], each "
                                         f"(B, H), into shape {(3, batch, hidden)} ({case['label']})")
@@ -162,7 +150,7 @@ def _grade_pool(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     if problems:
         return Outcome("failed", 3 - len(problems), "; ".join(problems.values()))
     return Outcome("passed", 3, f"last, mean and max equal minigrad.models.pool_states, padding "
-                                f"ignored, {_where(cases)}")
+                                f"ignored, {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 7.3
@@ -190,7 +178,8 @@ def _grade_accuracy(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
 
     for case, answer in zip(cases, answers):
         logits, targets, pad = (build_argument(spec) for spec in case["args"])
-        shape, got = _numbers(answer)
+        got = numbers(answer)
+        shape = got.shape
         if shape != ():
             return Outcome("failed", 0, f"returns shape {shape}: return one number ({case['label']})")
         got = float(got)
@@ -212,7 +201,7 @@ def _grade_accuracy(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             if abs(got - value) <= 1e-9 and abs(value - expected) > 1e-9:
                 return Outcome("failed", 0, f"{slip} ({case['label']})")
         return Outcome("failed", 0, f"gives {got:.4f}, expected {expected:.4f} ({case['label']})")
-    return Outcome("passed", 2, f"equals minigrad.metrics.masked_accuracy {_where(cases)}")
+    return Outcome("passed", 2, f"equals minigrad.metrics.masked_accuracy {where(cases)}")
 
 
 QUESTIONS = (

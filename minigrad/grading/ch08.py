@@ -14,48 +14,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from minigrad.grading.common import close, first_difference, numbers, random_array, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
 __all__ = ["QUESTIONS", "reference_jacobian_product", "reference_gradient_norms", "reference_clip"]
-
-_TOL = 1e-8
-
-
-def where(cases: Sequence[dict]) -> str:
-    """"on the visible case", or "on the visible case and 2 hidden cases"."""
-    hidden = sum(case["label"].startswith("hidden") for case in cases)
-    return "on the visible case" + (f" and {hidden} hidden case{'s' * (hidden != 1)}" if hidden else "")
-
-
-def numbers(answer: Any) -> np.ndarray:
-    """The array of a ``numbers`` answer, validated."""
-    shape = tuple(int(n) for n in answer["shape"])
-    values = np.array([float(v) for v in answer["values"]], dtype=np.float64)
-    if values.size != math.prod(shape):
-        raise ValueError("shape and values disagree")
-    return values.reshape(shape)
-
-
-def close(got: np.ndarray, expected: np.ndarray, tol: float = _TOL) -> bool:
-    """Same shape, finite, and equal to ``tol`` relative to the size of ``expected``."""
-    return (got.shape == expected.shape and bool(np.all(np.isfinite(got)))
-            and np.allclose(got, expected, rtol=tol, atol=tol * (1.0 + np.abs(expected).max(initial=0.0))))
-
-
-def first_difference(got: np.ndarray, expected: np.ndarray) -> str:
-    """``entry (1, 2) is 0.1234, expected 0.5678`` for the first entry that disagrees."""
-    if got.shape != expected.shape:
-        return f"the answer has shape {got.shape}, expected {expected.shape}"
-    bad = np.argwhere(~np.isclose(got, expected, rtol=_TOL, atol=_TOL) | ~np.isfinite(got))
-    index = tuple(int(i) for i in bad[0]) if len(bad) else ()
-    return f"entry {index} is {got[index]:.6g}, expected {expected[index]:.6g}"
-
-
-def random_array(rng: np.random.Generator, shape: tuple[int, ...], scale: float = 1.0) -> dict:
-    """An ``array`` argument with values rounded to 3 decimals."""
-    return {"array": np.round(rng.normal(scale=scale, size=shape), 3).tolist()}
-
 
 # ---------------------------------------------------------------------------------- 8.1, 8.2
 def _rnn_states(rng: np.random.Generator, hidden: int, tau: int) -> tuple[list, list]:

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.ch08 import close, first_difference, numbers, random_array, where
+from minigrad.grading.common import close, first_difference, numbers, random_array, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument, decode_expression
 from minigrad.symbolic import equal, short_number, sigmoid, substitute, unexpected_symbols

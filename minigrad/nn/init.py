@@ -14,7 +14,7 @@ import numpy as np
 
 from minigrad.tensor import Tensor
 
-__all__ = ["uniform_", "zeros_", "xavier_uniform_", "orthogonal_", "lstm_forget_bias_"]
+__all__ = ["uniform_", "zeros_", "xavier_uniform_", "orthogonal_", "orthogonal_blocks_", "lstm_forget_bias_"]
 
 Target = TypeVar("Target", Tensor, np.ndarray)
 
@@ -120,6 +120,40 @@ def orthogonal_(tensor: Target, gain: float = 1.0,
     if rows < cols:
         q = q.T
     array[...] = (gain * q).reshape(array.shape)
+    return tensor
+
+
+def orthogonal_blocks_(tensor: Target, gain: float = 1.0,
+                       rng: np.random.Generator | None = None) -> Target:
+    """Fill each gate's square block of a stacked recurrent weight with its own :math:`\\text{gain} \\cdot Q_k` (chapters 9, 10).
+
+    A recurrent weight ``weight_hh`` of shape :math:`(G H, H)` stacks one :math:`H \\times H`
+    matrix per gate: :math:`G = 1` for ``RNNCell`` (:math:`W`), 3 for ``GRUCell``
+    (:math:`W^r, W^z, W^n`), 4 for ``LSTMCell`` (:math:`W^i, W^f, W^g, W^o`). Block :math:`k`
+    becomes :math:`\\text{gain} \\cdot Q_k` with :math:`Q_k` a random orthogonal matrix from
+    :func:`orthogonal_`, drawn in block order from ``rng``. Every gate's recurrent matrix then has
+    all its eigenvalues on the circle of radius ``gain`` and all its singular values equal to
+    ``gain``, the spectral radius :math:`\\rho` of chapter 8's lag plots, which chapters 9 and 10
+    repeat for gated cells. (:func:`orthogonal_` on the whole stacked matrix instead makes its
+    :math:`H` columns orthonormal, which leaves each block's spectrum uncontrolled.)
+
+    Args:
+        tensor: a weight of shape :math:`(G H, H)`, e.g. ``cell.weight_hh``.
+        gain: the spectral radius :math:`\\rho` of every block.
+        rng: the random generator.
+
+    Returns:
+        ``tensor``.
+
+    Raises:
+        ValueError: ``tensor`` is not 2-D with a row count that is a multiple of its column count.
+    """
+    array = _array(tensor)
+    if array.ndim != 2 or array.shape[1] == 0 or array.shape[0] % array.shape[1]:
+        raise ValueError(f"orthogonal_blocks_ needs a stacked recurrent weight of shape (G*H, H), "
+                         f"got shape {array.shape}")
+    for block in np.split(array, array.shape[0] // array.shape[1]):
+        orthogonal_(block, gain=gain, rng=rng)
     return tensor
 
 

@@ -255,7 +255,20 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
-class Sequential(Module):
+class _Indexed(Module):
+    """A module whose sub-modules are numbered ``"0"``, ``"1"``, …: indexing, ``len`` and iteration."""
+
+    def __getitem__(self, index: int) -> Module:
+        return list(self._modules.values())[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class Sequential(_Indexed):
     """Modules applied one after another, :math:`y = f_n(\\dots f_2(f_1(x)))` (chapter 5).
 
     The sub-modules are named ``"0"``, ``"1"``, …, so parameters are named ``0.weight`` etc.,
@@ -276,17 +289,8 @@ class Sequential(Module):
             x = module(x)
         return x
 
-    def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
 
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
-
-
-class ModuleList(Module):
+class ModuleList(_Indexed):
     """A list of sub-modules :math:`f_0, f_1, \\dots`, registered under the names ``"0"``, ``"1"``, … (chapter 7).
 
     Used for stacks of layers whose forward pass is written by hand (deep RNNs, tree networks).
@@ -306,12 +310,3 @@ class ModuleList(Module):
             raise TypeError(f"ModuleList holds Modules, got {type(module).__name__}")
         setattr(self, str(len(self._modules)), module)
         return self
-
-    def __getitem__(self, index: int) -> Module:
-        return list(self._modules.values())[index]
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
