@@ -161,8 +161,13 @@ def test_a_kernel_that_ignores_interrupts_is_abandoned(case_results):
     assert result.timing["total"] < 20
 
 
-def test_the_total_time_limit_stops_a_notebook():
-    (result,) = Grader(RunLimits(cell_timeout=3, total_timeout=1.5)).grade([CASES / "02_raises.ipynb"])
+def test_the_total_time_limit_stops_a_notebook(tmp_path):
+    # Each cell finishes well inside the per-cell limit; together they overrun the total.
+    slow = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import time; time.sleep(1)")
+                                           for _ in range(4)])
+    slow.metadata["grading"] = {"chapter": "02"}
+    nbformat.write(slow, tmp_path / "02_slow.ipynb")
+    (result,) = Grader(RunLimits(cell_timeout=3, total_timeout=1.5)).grade([tmp_path / "02_slow.ipynb"])
     assert result.run_status == "timeout"
     assert result.run_message.startswith("ran over the total time limit of 1.5 s")
     assert {q.status for q in result.questions} == {"timeout"}
