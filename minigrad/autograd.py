@@ -145,14 +145,30 @@ class Function:
         Returns:
             A new :class:`minigrad.Tensor` holding the result.
         """
+        n_inputs = len(inputs)
+        # One and two inputs, the common cases, are spelled out so that they build no maps. An
+        # input's node is the ctx of the operation that made it (a Function is always true) or,
+        # for a leaf, the tensor itself.
         try:
-            needs = tuple(map(_requires_grad_of, inputs))
+            if n_inputs == 2:
+                a, b = inputs
+                needs = (a._requires_grad, b._requires_grad)
+                arrays = (a.data, b.data)
+                nodes = (a._ctx or a, b._ctx or b)
+            elif n_inputs == 1:
+                (x,) = inputs
+                needs = (x._requires_grad,)
+                arrays = (x.data,)
+                nodes = (x._ctx or x,)
+            else:
+                needs = tuple(map(_requires_grad_of, inputs))
+                arrays = tuple(map(_data_of, inputs))
+                nodes = tuple(map(_tensor_node, inputs))
         except AttributeError:  # a number or an array: make it a constant tensor
-            inputs = tuple(map(_tensor.as_tensor, inputs))
-            needs = tuple(map(_requires_grad_of, inputs))
+            return cls.apply(*map(_tensor.as_tensor, inputs), **kwargs)
         ctx = _new(cls)
         try:
-            data = cls.forward(ctx, *map(_data_of, inputs), **kwargs)
+            data = cls.forward(ctx, *arrays, **kwargs)
         except (ValueError, IndexError, TypeError) as error:
             name, message = cls.op_name(), str(error)
             message = message.removeprefix(f"{name}: ")
@@ -168,7 +184,7 @@ class Function:
         out.data = data
         out.grad = None
         if _grad_enabled and True in needs:
-            ctx.parents = tuple(map(_tensor_node, inputs))
+            ctx.parents = nodes
             ctx.needs_input_grad = needs
             ctx.out_shape = data.shape
             out._requires_grad = True

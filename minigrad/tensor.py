@@ -325,7 +325,7 @@ class Index(Function):
 
     def forward(ctx, x, index):
         ctx.index = index
-        ctx.basic = _is_basic(index)
+        ctx.basic = index.__class__ is int or _is_basic(index)  # x[t] in a time loop: no call
         return x[index]
 
     def backward(ctx, grad_out):

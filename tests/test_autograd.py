@@ -114,6 +114,22 @@ def test_unbroadcast_refuses_impossible_shapes():
         unbroadcast(np.ones((2, 3)), (1, 2, 3))
 
 
+@pytest.mark.parametrize("arity", [1, 2, 3])
+def test_apply_records_one_node_per_input_for_every_arity(arity):
+    # apply spells out one and two inputs: each must record the same nodes as the general case
+    leaf = minigrad.tensor([1.0, 2.0], requires_grad=True)
+    made = leaf * 2.0
+    constant = minigrad.tensor([3.0, 4.0])
+    inputs = [made, leaf, constant][:arity]
+    ctx = minigrad.stack(inputs)._ctx
+    expected = [made._ctx, leaf, constant][:arity]
+    assert len(ctx.parents) == arity
+    assert all(node is want for node, want in zip(ctx.parents, expected))
+    assert ctx.needs_input_grad == (True, True, False)[:arity]
+    with_numbers = BroadcastingProduct.apply(made, 3.0)._ctx
+    assert with_numbers.parents[0] is made._ctx and with_numbers.needs_input_grad == (True, False)
+
+
 def test_topological_order_puts_inputs_first_and_skips_constants():
     x = minigrad.tensor([1.0], requires_grad=True)
     constant = minigrad.tensor([2.0])
