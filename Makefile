@@ -27,7 +27,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 NOTEBOOK_DIRS := book exercises solutions
 NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help book test site-check exercises lab serve clean
+.PHONY: help book test site-check exercises outputs lab serve clean
 
 help:  ## List the commands.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,10 @@ test: $(READY)  ## Run every test: the package's tests, then every notebook agai
 
 exercises: $(READY)  ## Generate exercises/ from solutions/, then execute both and store their outputs.
 	$(BIN)/python -m minigrad.grading.generate --exercises-dir exercises solutions/*.ipynb
+
+outputs: $(READY)  ## Re-execute notebooks and store their outputs: make outputs NB="book/NN_slug.ipynb ...".
+	@test -n "$(NB)" || { echo 'Name the notebooks: make outputs NB="book/NN_slug.ipynb"'; exit 2; }
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace $(NB)
 
 lab: $(READY)  ## Open the course in JupyterLab.
 	$(BIN)/jupyter lab --ip=127.0.0.1
