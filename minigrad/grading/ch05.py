@@ -52,6 +52,11 @@ def _teacher_case(label: str, rng: np.random.Generator, steps: int, batch: int, 
             "args": [{"integers": rng.integers(0, classes, size=(steps, batch)).tolist()}, {"number": classes}]}
 
 
+
+def _wrong_shape(got: np.ndarray, expected: np.ndarray, axes: str, case: dict) -> Outcome:
+    """The failure for an answer of the wrong shape, naming the axes the expected shape stands for."""
+    return Outcome("failed", 0, f"returns shape {got.shape}, expected {axes} = {expected.shape} ({case['label']})")
+
 def _hidden_teacher(rng: np.random.Generator) -> tuple[dict, ...]:
     return (_teacher_case("hidden case, τ = 1, B = 2, O = 3", rng, 1, 2, 3),
             _teacher_case("hidden case, τ = 7, B = 5, O = 6", rng, 7, 5, 6))
@@ -62,10 +67,8 @@ def _grade_teacher(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         y, classes = (build_argument(spec) for spec in case["args"])
         expected = reference_teacher_inputs(y, classes)
         got = numbers(answer)
-        shape = got.shape
-        if shape != expected.shape:
-            return Outcome("failed", 0, f"returns shape {shape}, expected (τ, B, O) = {expected.shape} "
-                                        f"({case['label']})")
+        if got.shape != expected.shape:
+            return _wrong_shape(got, expected, "(τ, B, O)", case)
         if _same(got, expected):
             continue
         if _same(got, np.eye(classes)[y]):
@@ -126,10 +129,8 @@ def _grade_free(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         args = [build_argument(spec) for spec in case["args"]]
         expected = reference_free_run(*args)
         got = numbers(answer)
-        shape = got.shape
-        if shape != expected.shape:
-            return Outcome("failed", 0, f"returns shape {shape}, expected (τ, B, O) = {expected.shape} "
-                                        f"({case['label']})")
+        if got.shape != expected.shape:
+            return _wrong_shape(got, expected, "(τ, B, O)", case)
         if _same(got, expected):
             continue
         if expected.shape[0] > 1 and _same(got, _no_feedback(*args)):
@@ -181,10 +182,8 @@ def _grade_readout(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         x, lengths, U, W, V, b, c = (build_argument(spec) for spec in case["args"])
         expected = reference_readout(x, lengths, U, W, V, b, c)
         got = numbers(answer)
-        shape = got.shape
-        if shape != expected.shape:
-            return Outcome("failed", 0, f"returns shape {shape}, expected (B, O) = {expected.shape} "
-                                        f"({case['label']})")
+        if got.shape != expected.shape:
+            return _wrong_shape(got, expected, "(B, O)", case)
         if _same(got, expected):
             continue
         at_end = reference_readout(x, np.full_like(lengths, x.shape[0]), U, W, V, b, c)
