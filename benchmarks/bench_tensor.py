@@ -10,7 +10,9 @@ min-char-rnn. Both run in float32, in the same process, on one BLAS thread, in p
 alternating order; the median step time of each is reported with the median of the per-pair
 ratios. Times are CPU times of this process (``time.process_time``): on a machine shared with
 other jobs, wall-clock time also counts the moments the process waits for a core, which swings
-far more than the code does; single-threaded, the two agree on an idle machine. The fixed cost
+far more than the code does; single-threaded, the two agree on an idle machine. Each size is
+timed in several rounds with fresh arrays, and glibc's allocator is asked to keep freed memory
+(see ``keep_freed_memory``), so that page faults do not decide the large case. The fixed cost
 of one tiny operation plus its backward pass, which decides the small case, is printed too.
 
 Run: ``.venv/bin/python benchmarks/bench_tensor.py``
@@ -18,10 +20,32 @@ Run: ``.venv/bin/python benchmarks/bench_tensor.py``
 
 from __future__ import annotations
 
+import ctypes
 import os
 
 for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_variable] = "1"  # before numpy is imported: a multi-threaded BLAS makes timings swing
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's allocator to reuse freed memory instead of returning it to the system.
+
+    By default a buffer over 128 KiB is mapped fresh from the kernel and unmapped when freed, and
+    the heap is trimmed when its top is free, so a training step may pay a page fault for every
+    page of its large buffers, or not, depending on where earlier buffers landed: the large
+    case's ratio then swings between 1.2x and 1.5x from one run to the next. With freed memory
+    kept, both implementations are timed on their arithmetic. Returns False where the allocator
+    is not glibc's (the timings are then noisier, not wrong).
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # mallopt parameters, from <malloc.h>
+    return bool(libc.mallopt(m_mmap_threshold, 64 << 20) and libc.mallopt(m_trim_threshold, 256 << 20))
+
+
+KEEPS_FREED_MEMORY = keep_freed_memory()
 
 import statistics  # noqa: E402
 import time  # noqa: E402
@@ -36,6 +60,9 @@ VOCAB = 65
 DTYPE = np.float32
 # (batch, steps, hidden, timed repeats, target ratio)
 SIZES = ((32, 64, 128, 40, 1.3), (1, 25, 100, 300, 2.0))
+# Each round makes its arrays afresh: where large arrays land in memory changes a step's time by
+# up to 20% (cache conflicts), so one round can be lucky or unlucky for either side.
+ROUNDS = 5
 
 
 def make_problem(batch: int, steps: int, hidden: int, rng: np.random.Generator):
@@ -138,7 +165,7 @@ def time_step(batch: int, steps: int, hidden: int, repeats: int) -> tuple[float,
         numpy_step(params, inputs, targets)
         return clock() - start
 
-    for _ in range(3):  # warm-up
+    for _ in range(10):  # warm-up: the first steps also fault in the pages of fresh buffers
         run_minigrad()
         run_numpy()
     times_minigrad, times_numpy = [], []
@@ -168,12 +195,15 @@ def tiny_op_overhead(loops: int = 2000, repeats: int = 15) -> float:
 
 def main() -> None:
     print(f"vanilla tanh RNN step (forward, {VOCAB}-way cross-entropy at every step, full BPTT), "
-          f"{np.dtype(DTYPE).name}, BLAS threads = {os.environ['OPENBLAS_NUM_THREADS']}")
+          f"{np.dtype(DTYPE).name}, BLAS threads = {os.environ['OPENBLAS_NUM_THREADS']}, "
+          f"freed memory kept by the allocator: {'yes' if KEEPS_FREED_MEMORY else 'no (not glibc)'}")
     for batch, steps, hidden, repeats, target in SIZES:
-        t_minigrad, t_numpy, ratio = time_step(batch, steps, hidden, repeats)
+        rounds = [time_step(batch, steps, hidden, repeats) for _ in range(ROUNDS)]
+        t_minigrad, t_numpy, ratio = (statistics.median(values) for values in zip(*rounds))
+        each = ", ".join(f"{r:.2f}" for _, _, r in rounds)
         print(f"  batch {batch:2d} x {steps:2d} steps x hidden {hidden:3d}: numpy {1e3 * t_numpy:7.2f} ms, "
               f"minigrad {1e3 * t_minigrad:7.2f} ms, ratio {ratio:4.2f}x "
-              f"(target <= {target}x; medians of {repeats} pairs)")
+              f"(target <= {target}x; median of {ROUNDS} rounds [{each}] of {repeats} pairs each)")
     print(f"  one tiny op + backward: {1e6 * tiny_op_overhead():.1f} us")
 
 

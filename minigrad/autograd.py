@@ -47,6 +47,10 @@ _ndarray = np.ndarray
 _requires_grad_of = operator.attrgetter("_requires_grad")
 _data_of = operator.attrgetter("data")
 _tensor_node = operator.attrgetter("_node")
+# needs_input_grad of one and of two inputs, indexed by their requires_grad flags: shared tuples
+# rather than a new one per operation.
+_NEEDS_OF_ONE = ((False,), (True,))
+_NEEDS_OF_TWO = (((False, False), (False, True)), ((True, False), (True, True)))
 
 
 # --------------------------------------------------------------------------------- switches
@@ -145,30 +149,25 @@ class Function:
         Returns:
             A new :class:`minigrad.Tensor` holding the result.
         """
+        ctx = _new(cls)
         n_inputs = len(inputs)
-        # One and two inputs, the common cases, are spelled out so that they build no maps. An
-        # input's node is the ctx of the operation that made it (a Function is always true) or,
-        # for a leaf, the tensor itself.
+        # One and two inputs, the common cases, are spelled out so that they build no maps.
         try:
             if n_inputs == 2:
                 a, b = inputs
-                needs = (a._requires_grad, b._requires_grad)
-                arrays = (a.data, b.data)
-                nodes = (a._ctx or a, b._ctx or b)
+                needs = _NEEDS_OF_TWO[a._requires_grad][b._requires_grad]
+                data = cls.forward(ctx, a.data, b.data, **kwargs)
             elif n_inputs == 1:
-                (x,) = inputs
-                needs = (x._requires_grad,)
-                arrays = (x.data,)
-                nodes = (x._ctx or x,)
+                (a,) = inputs
+                needs = _NEEDS_OF_ONE[a._requires_grad]
+                data = cls.forward(ctx, a.data, **kwargs)
             else:
                 needs = tuple(map(_requires_grad_of, inputs))
-                arrays = tuple(map(_data_of, inputs))
-                nodes = tuple(map(_tensor_node, inputs))
-        except AttributeError:  # a number or an array: make it a constant tensor
-            return cls.apply(*map(_tensor.as_tensor, inputs), **kwargs)
-        ctx = _new(cls)
-        try:
-            data = cls.forward(ctx, *arrays, **kwargs)
+                data = cls.forward(ctx, *map(_data_of, inputs), **kwargs)
+        except AttributeError:
+            if all(isinstance(x, _tensor.Tensor) for x in inputs):
+                raise  # from inside forward
+            return cls.apply(*map(_tensor.as_tensor, inputs), **kwargs)  # make numbers and arrays constants
         except (ValueError, IndexError, TypeError) as error:
             name, message = cls.op_name(), str(error)
             message = message.removeprefix(f"{name}: ")
@@ -184,7 +183,14 @@ class Function:
         out.data = data
         out.grad = None
         if _grad_enabled and True in needs:
-            ctx.parents = nodes
+            # An input's node is the ctx of the operation that made it (a Function is always
+            # true) or, for a leaf, the tensor itself.
+            if n_inputs == 2:
+                ctx.parents = (a._ctx or a, b._ctx or b)
+            elif n_inputs == 1:
+                ctx.parents = (a._ctx or a,)
+            else:
+                ctx.parents = tuple(map(_tensor_node, inputs))
             ctx.needs_input_grad = needs
             ctx.out_shape = data.shape
             out._requires_grad = True
@@ -236,31 +242,30 @@ def _describe(inputs: tuple) -> str:
 
 # ------------------------------------------------------------------- the backward pass
 def topological_order(root: Any) -> list:
-    """Every graph node that ``root`` (a node) depends on, each after all of its inputs.
+    """Every graph node that ``root`` (a node) depends on and that gradients flow through, each after all of its inputs.
 
-    Nodes are :class:`Function` contexts and leaf tensors. Depth-first search with an explicit
-    stack (no recursion), so graphs of any depth work: a node is pushed, then a ``None`` marker,
-    then its inputs; when the marker comes back off the stack, all the inputs are done and the
-    node below it joins the order.
+    Nodes are :class:`Function` contexts and the leaf tensors that require grad. Depth-first
+    search with an explicit stack (no recursion), so graphs of any depth work: an operation's node
+    is pushed, then a ``None`` marker, then its inputs; when the marker comes back off the stack,
+    all the inputs are done and the node below it joins the order. A leaf has no inputs, so it
+    joins at once (or not at all, if it is a constant).
     """
     order = []
     visited = set()
     stack = [root]
-    push, pop, visit = stack.append, stack.pop, visited.add
+    push, pop, extend, visit, append = stack.append, stack.pop, stack.extend, visited.add, order.append
     while stack:
         node = pop()
         if node is None:
-            order.append(pop())
-            continue
-        if node in visited:
-            continue
-        visit(node)
-        push(node)
-        push(None)
-        if isinstance(node, Function):
-            for parent, needed in zip(node.parents, node.needs_input_grad):
-                if needed and parent not in visited:
-                    push(parent)
+            append(pop())
+        elif node not in visited:
+            visit(node)
+            if isinstance(node, Function):
+                push(node)
+                push(None)
+                extend(node.parents)
+            elif node._requires_grad:
+                append(node)
     return order
 
 
@@ -392,9 +397,19 @@ def backward(root: Any, grad: np.ndarray | None = None) -> None:
             _keep_grad(node, grad_out)
         cls = node.__class__
         input_grads = cls.backward(node, grad_out)
-        if input_grads.__class__ is not tuple:
-            input_grads = (input_grads,)
-        parents, needs = node.parents, node.needs_input_grad
+        parents = node.parents
+        if input_grads.__class__ is not tuple:  # one gradient: for an operation's only input
+            if len(parents) != 1:
+                raise RuntimeError(
+                    f"{_name(cls)}: returned one gradient for {len(parents)} inputs; return a tuple "
+                    "with one gradient (or None) per input"
+                )
+            if input_grads is not None:
+                if anomaly:
+                    _check_backward(cls, 0, parents[0], input_grads)
+                accumulate(grads, owned, parents[0], input_grads, cls, 0)
+            continue
+        needs = node.needs_input_grad
         for position in range(len(parents)):
             input_grad = input_grads[position]
             if input_grad is not None and needs[position]:

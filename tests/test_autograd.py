@@ -163,3 +163,16 @@ def test_backward_through_an_element_selected_by_integers(index):
     expected = np.zeros_like(data)
     expected[index] = 2 * data[index]
     np.testing.assert_array_equal(x.grad, expected)
+
+
+def test_a_single_gradient_for_an_operation_of_two_inputs_is_an_error_naming_the_operation():
+    class HalfBackward(Function):
+        def forward(ctx, a, b):
+            return a + b
+
+        def backward(ctx, grad_out):
+            return grad_out  # should be a tuple of two
+
+    x = minigrad.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"halfbackward backward: returned one gradient for 2 inputs"):
+        HalfBackward.apply(x, x).sum().backward()
