@@ -397,19 +397,14 @@ def backward(root: Any, grad: np.ndarray | None = None) -> None:
             _keep_grad(node, grad_out)
         cls = node.__class__
         input_grads = cls.backward(node, grad_out)
-        parents = node.parents
+        parents, needs = node.parents, node.needs_input_grad
         if input_grads.__class__ is not tuple:  # one gradient: for an operation's only input
-            if len(parents) != 1:
-                raise RuntimeError(
-                    f"{_name(cls)}: returned one gradient for {len(parents)} inputs; return a tuple "
-                    "with one gradient (or None) per input"
-                )
-            if input_grads is not None:
-                if anomaly:
-                    _check_backward(cls, 0, parents[0], input_grads)
-                accumulate(grads, owned, parents[0], input_grads, cls, 0)
-            continue
-        needs = node.needs_input_grad
+            input_grads = (input_grads,)
+        if len(input_grads) != len(parents):
+            raise RuntimeError(
+                f"{_name(cls)}: returned {len(input_grads)} gradient(s) for {len(parents)} inputs; "
+                "return one gradient (or None) per input, as a tuple when there are several"
+            )
         for position in range(len(parents)):
             input_grad = input_grads[position]
             if input_grad is not None and needs[position]:

@@ -307,8 +307,9 @@ class Transpose(Function):
     """Permute axes (all reversed by default); :math:`\\bar{x}` is :math:`\\bar{y}` permuted back."""
 
     def forward(ctx, x, axes=None):
-        ctx.axes = axes
-        return x.transpose(axes)
+        out = x.transpose(axes)
+        ctx.axes = None if axes is None else normalize_axis_tuple(axes, x.ndim)  # argsort needs them >= 0
+        return out
 
     def backward(ctx, grad_out):
         return grad_out.transpose(None if ctx.axes is None else np.argsort(ctx.axes))

@@ -165,7 +165,7 @@ def test_backward_through_an_element_selected_by_integers(index):
     np.testing.assert_array_equal(x.grad, expected)
 
 
-def test_a_single_gradient_for_an_operation_of_two_inputs_is_an_error_naming_the_operation():
+def test_one_gradient_for_an_operation_of_two_inputs_is_an_error_naming_the_operation():
     class HalfBackward(Function):
         def forward(ctx, a, b):
             return a + b
@@ -174,5 +174,18 @@ def test_a_single_gradient_for_an_operation_of_two_inputs_is_an_error_naming_the
             return grad_out  # should be a tuple of two
 
     x = minigrad.ones(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"halfbackward backward: returned one gradient for 2 inputs"):
+    with pytest.raises(RuntimeError, match=r"halfbackward backward: returned 1 gradient\(s\) for 2 inputs"):
         HalfBackward.apply(x, x).sum().backward()
+
+
+def test_a_tuple_of_the_wrong_length_from_backward_is_an_error_naming_the_operation():
+    class ExtraBackward(Function):
+        def forward(ctx, x):
+            return 2 * x
+
+        def backward(ctx, grad_out):
+            return 2 * grad_out, grad_out  # one too many
+
+    x = minigrad.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"extrabackward backward: returned 2 gradient\(s\) for 1 inputs"):
+        ExtraBackward.apply(x).sum().backward()

@@ -135,6 +135,11 @@ def test_parameter_is_a_leaf_tensor_and_ops_give_plain_tensors():
     y = p * 2
     assert type(y) is minigrad.Tensor
     assert nn.Parameter(np.zeros(2, np.float32)).dtype == np.float32
+    assert nn.Parameter([1, 2]).dtype == np.float64  # integers in a list become floats, as in minigrad.tensor
+    source = np.ones(2)
+    copied = nn.Parameter(minigrad.tensor(source))
+    source[0] = 5.0
+    assert copied.data[0] == 1.0  # the values are copied
     assert repr(p).startswith("Parameter containing:")
 
 

@@ -262,6 +262,7 @@ def test_reshape_and_transpose_gradients():
     assert x.T.shape == (4, 3, 2) and x.transpose().shape == (4, 3, 2)
     weights = np.arange(24.0).reshape(3, 4, 2)
     assert gradcheck(lambda t: t.transpose(1, 2, 0) * weights, x)
+    assert gradcheck(lambda t: t.transpose(-1, 0, 1) * weights.transpose(1, 2, 0), x)  # negative axes
     assert gradcheck(lambda t: t.T * weights.transpose(1, 0, 2), x)
 
 

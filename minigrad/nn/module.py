@@ -38,11 +38,7 @@ class Parameter(Tensor):
     """
 
     def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        if dtype is None and isinstance(data, np.ndarray):
-            dtype = data.dtype
-        super().__init__(np.array(data, dtype=dtype, copy=True), requires_grad=requires_grad)
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
     def __repr__(self) -> str:
         return f"Parameter containing:\n{Tensor.__repr__(self)}"
