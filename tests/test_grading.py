@@ -28,7 +28,7 @@ from minigrad.grading.generate import make_exercise
 from minigrad.grading.grader import Grader
 from minigrad.grading.report import gradebook_csv, gradescope_json
 from minigrad.grading.runner import RunLimits
-from minigrad.grading.tamper import package_changes, scan_sources, snapshot_package
+from minigrad.grading.tamper import cell_output_text, claims, package_changes, scan_sources, snapshot_package
 from minigrad.grading.wire import decode_expression, encode_expression
 from minigrad.symbolic import equal, substitute
 
@@ -511,3 +511,10 @@ def test_build_argument_gives_integer_arrays_for_integer_specs():
     ids = build_argument({"integers": [[1, 2], [3, -1]]})
     assert ids.dtype.kind == "i" and ids.shape == (2, 2) and ids[1, 1] == -1
     assert build_argument({"array": [1, 2]}).dtype.kind == "f"
+
+
+def test_a_claim_line_is_found_after_a_display_that_ends_without_a_newline():
+    cell = nbformat.v4.new_code_cell("")
+    cell.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "'shape (3,)'"}, execution_count=1),
+                    nbformat.v4.new_output("stream", name="stdout", text="✓ 1.1 (2/2) visible cases pass\n")]
+    assert claims(cell_output_text(cell)) == {"1.1": "✓ 1.1 (2/2) visible cases pass"}

@@ -5,18 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import minigrad
-from minigrad import nn
 from minigrad.grading.questions import QUESTIONS
-from minigrad.grading.registry import score_answer
-from minigrad.grading.wire import collect_answer
 
-
-def outcome(qid, answer):
-    question = QUESTIONS[qid]
-    cases = list(question.visible) + list(question.hidden(np.random.default_rng(0)))
-    collected = collect_answer({question.answer: answer}, question.answer, question.kind, cases)
-    return score_answer(question, cases, collected)
+from grading_helpers import outcome
 
 
 # ------------------------------------------------------------------------------ chapter 6

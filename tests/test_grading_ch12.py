@@ -8,17 +8,10 @@ import numpy as np
 import pytest
 
 from minigrad.grading import ch12
-from minigrad.grading.registry import score_answer
-from minigrad.grading.wire import collect_answer
+
+from grading_helpers import outcome
 
 QUESTIONS = {q.qid: q for q in ch12.QUESTIONS}
-
-
-def outcome(qid, answer):
-    question = QUESTIONS[qid]
-    cases = list(question.visible) + list(question.hidden(np.random.default_rng(0)))
-    collected = collect_answer({question.answer: answer}, question.answer, question.kind, cases)
-    return score_answer(question, cases, collected)
 
 
 def mask(kernel_size, include_centre, centre=None, right=False, above=True):

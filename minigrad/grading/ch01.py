@@ -38,10 +38,10 @@ def _window_case(label: str, rng: np.random.Generator, length: int, width: int) 
 
 
 def _hidden_windows(rng: np.random.Generator) -> tuple[dict, ...]:
-    return (_window_case("hidden case, width 1", rng, 4, 1),
-            _window_case("hidden case, width 7 on 3 tokens", rng, 3, 7),
-            _window_case(f"hidden case, width 5 on {int(rng.integers(9, 15))} tokens", rng,
-                         int(rng.integers(9, 15)), 5))
+    narrow = _window_case("hidden case, width 1", rng, 4, 1)
+    wider_than_tokens = _window_case("hidden case, width 7 on 3 tokens", rng, 3, 7)
+    length = int(rng.integers(9, 15))
+    return narrow, wider_than_tokens, _window_case(f"hidden case, width 5 on {length} tokens", rng, length, 5)
 
 
 def _grade_windows(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:

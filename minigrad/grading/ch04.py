@@ -94,8 +94,7 @@ def _model(params: dict) -> Any:
 
     hidden, inputs = params["U"].shape
     model = ElmanRNN(inputs, hidden, params["V"].shape[0], rng=np.random.default_rng(0))
-    for name, value in params.items():
-        getattr(model, name).data[...] = value
+    model.load_state_dict(params)
     return model
 
 

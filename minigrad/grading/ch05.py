@@ -34,12 +34,6 @@ def _same(got: np.ndarray, expected: np.ndarray) -> bool:
 _first_difference = functools.partial(first_difference, rtol=0, atol=_ATOL, spec=".4f")
 
 
-def _load(model: Any, weights: dict) -> Any:
-    for name, value in weights.items():
-        getattr(model, name).data[...] = value
-    return model
-
-
 # ---------------------------------------------------------------------------------- 5.1
 def reference_teacher_inputs(y: np.ndarray, num_classes: int) -> np.ndarray:
     """z^(t-1) under teacher forcing: 0 at t = 1, then the one-hot code of y^(t-1); (τ, B, O)."""
@@ -90,7 +84,8 @@ def _jordan(weights: dict, feedback: str) -> Any:
 
     hidden, inputs = weights["U"].shape
     model = JordanRNN(inputs, hidden, weights["V"].shape[0], feedback=feedback, rng=np.random.default_rng(0))
-    return _load(model, weights)
+    model.load_state_dict(weights)
+    return model
 
 
 def reference_free_run(x: np.ndarray, U: np.ndarray, W: np.ndarray, V: np.ndarray, b: np.ndarray,
@@ -149,7 +144,8 @@ def _summary(weights: dict) -> Any:
 
     hidden, inputs = weights["U"].shape
     model = SummaryRNN(inputs, hidden, weights["V"].shape[0], rng=np.random.default_rng(0))
-    return _load(model, weights)
+    model.load_state_dict(weights)
+    return model
 
 
 def reference_readout(x: np.ndarray, lengths: np.ndarray, U, W, V, b, c) -> np.ndarray:

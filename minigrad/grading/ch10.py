@@ -27,9 +27,7 @@ def _cell(weight_ih, weight_hh, bias_ih, bias_hh):
     from minigrad import nn
 
     cell = nn.LSTMCell(weight_ih.shape[1], weight_hh.shape[1], rng=np.random.default_rng(0))
-    for name, value in (("weight_ih", weight_ih), ("weight_hh", weight_hh),
-                        ("bias_ih", bias_ih), ("bias_hh", bias_hh)):
-        getattr(cell, name).data[...] = value
+    cell.load_state_dict({"weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh})
     return cell
 
 
@@ -102,18 +100,6 @@ def reference_cell_jacobian(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh) -> 
     return np.array(rows)
 
 
-def _finite_jacobian(args: list, eps: float = 1e-6) -> np.ndarray:
-    x, h, c, *weights = args
-    columns = []
-    for j in range(len(c)):
-        step = np.zeros_like(c)
-        step[j] = eps
-        plus = reference_lstm_step(x, h, c + step, *weights)[1]
-        minus = reference_lstm_step(x, h, c - step, *weights)[1]
-        columns.append((plus - minus) / (2 * eps))
-    return np.array(columns).T
-
-
 def _jacobian_case(label: str, rng: np.random.Generator, inputs: int, hidden: int) -> dict:
     return {"label": label, "args": _cell_args(rng, None, inputs, hidden)}
 
@@ -127,7 +113,6 @@ def _grade_jacobian(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         args = [build_argument(spec) for spec in case["args"]]
         got, expected = numbers(answer), reference_cell_jacobian(*args)
-        assert close(expected, _finite_jacobian(args), 1e-6), "autograd and finite differences disagree"
         if close(got, expected):
             continue
         hidden = expected.shape[0]

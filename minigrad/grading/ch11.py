@@ -110,9 +110,7 @@ def _model_run(a: dict) -> tuple[Any, Any, np.ndarray]:
     hidden = a["E"].shape[1]
     leaves = [j for j, t in enumerate(tokens) if t >= 0]
     model = TreeRNN(len(leaves), hidden, rng=np.random.default_rng(0))
-    model.embedding.weight.data[...] = a["E"][tokens[leaves]]
-    model.W.data[...] = a["W"]
-    model.b.data[...] = a["b"]
+    model.load_state_dict({"embedding.weight": a["E"][tokens[leaves]], "W": a["W"], "b": a["b"]})
     own = {j: i for i, j in enumerate(leaves)}
     built: dict[int, Tree] = {}
     for j, kids in enumerate(children):

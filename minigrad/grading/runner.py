@@ -24,6 +24,8 @@ from jupyter_client.kernelspec import NATIVE_KERNEL_NAME
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
+from minigrad.grading.tamper import cell_output_text
+
 __all__ = ["RunLimits", "RunResult", "Request", "run_notebook", "WIRE_SOURCE"]
 
 WIRE_SOURCE = (Path(__file__).with_name("wire.py")).read_text(encoding="utf-8")
@@ -116,16 +118,6 @@ def _injected_source(request: dict) -> str:
     )
 
 
-def _cell_text(cell: Any) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "stream":
-            parts.append(str(output.get("text", "")))
-        elif "data" in output:
-            parts.append(str(output["data"].get("text/plain", "")))
-    return "".join(parts)
-
-
 def _read_payload(path: Path, nonce: str) -> Any:
     """The payload an injected cell wrote, or ``None`` when it is missing, too big or not ours."""
     try:
@@ -204,7 +196,7 @@ async def run_notebook(
             result.kernel_seconds = time.monotonic() - start
             for index, cell in student_cells:
                 state = await run_cell(cell, index)
-                result.output_text.append(_cell_text(cell))
+                result.output_text.append(cell_output_text(cell))
                 errors = [o for o in cell.outputs if o.get("output_type") == "error"]
                 if state == "timeout":
                     result.cell_errors.append((cell_number[index], f"timed out after {timeout} s"))

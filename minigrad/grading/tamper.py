@@ -22,7 +22,7 @@ from typing import Any, Callable
 from minigrad.grading.wire import describe_module
 
 __all__ = [
-    "Finding", "scan_sources", "claims", "stored_output_text", "fingerprint", "compare_modules",
+    "Finding", "scan_sources", "claims", "cell_output_text", "stored_output_text", "fingerprint", "compare_modules",
     "snapshot_directory", "changed_files", "snapshot_package", "package_changes",
 ]
 
@@ -106,17 +106,25 @@ def _inspect(node: ast.AST, minigrad_names: set[str], grading_names: set[str]) -
 
 
 # ------------------------------------------------------------------------------ the outputs
-def stored_output_text(notebook: Any) -> str:
-    """The text a notebook's stored outputs show (streams and plain-text displays)."""
+def cell_output_text(cell: Any) -> str:
+    """The text a code cell's outputs show (streams and plain-text displays), each output ending a line.
+
+    Ending every output with a newline keeps a claim line at the start of one output from running
+    into the end of the output before it.
+    """
     parts = []
-    for cell in notebook.cells:
-        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
-            if output.get("output_type") == "stream":
-                parts.append(str(output.get("text", "")))
-            elif isinstance(output.get("data"), dict):
-                parts.append(str(output["data"].get("text/plain", "")))
-            parts.append("\n")
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            parts.append(str(output.get("text", "")))
+        elif isinstance(output.get("data"), dict):
+            parts.append(str(output["data"].get("text/plain", "")))
+        parts.append("\n")
     return "".join(parts)
+
+
+def stored_output_text(notebook: Any) -> str:
+    """The text a notebook's stored outputs show, cell after cell (see :func:`cell_output_text`)."""
+    return "".join(cell_output_text(cell) for cell in notebook.cells if cell.cell_type == "code")
 
 
 def claims(text: str) -> dict[str, str]:
