@@ -31,6 +31,7 @@ import numpy as np
 
 from minigrad import functional as F
 from minigrad.autograd import no_grad
+from minigrad.gradcheck import central_difference
 from minigrad.nn.patterns import elman_states
 from minigrad.tensor import as_tensor
 
@@ -214,13 +215,7 @@ def central_differences(loss: Callable[[Mapping[str, np.ndarray]], float],
     for name, array in point.items():
         grad = np.zeros_like(array)
         for index in np.ndindex(array.shape):
-            original = array[index]
-            array[index] = original + eps
-            plus = loss(point)
-            array[index] = original - eps
-            minus = loss(point)
-            array[index] = original
-            grad[index] = (plus - minus) / (2 * eps)
+            grad[index] = central_difference(lambda: loss(point), array, index, eps)
         grads[name] = grad
     return grads
 

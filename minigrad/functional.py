@@ -198,4 +198,4 @@ def dropout(x: Tensor, p: float, training: bool = True, rng: np.random.Generator
         return x
     rng = np.random.default_rng() if rng is None else rng
     keep = rng.random(x.shape) >= p
-    return x * Tensor._result((keep / (1 - p)).astype(x.dtype), None)
+    return x * Tensor._constant((keep / (1 - p)).astype(x.dtype))

@@ -18,11 +18,26 @@ import numpy as np
 from minigrad.autograd import no_grad
 from minigrad.tensor import Tensor
 
-__all__ = ["GradcheckError", "gradcheck"]
+__all__ = ["GradcheckError", "central_difference", "gradcheck"]
 
 
 class GradcheckError(AssertionError):
     """Raised by :func:`gradcheck` when an analytic gradient disagrees with finite differences."""
+
+
+def central_difference(f: Callable[[], float], array: np.ndarray, index: tuple, eps: float) -> float:
+    """:math:`(f(x + \\varepsilon e_i) - f(x - \\varepsilon e_i)) / 2\\varepsilon` for the entry ``array[index]``.
+
+    ``f`` reads ``array`` (a float64 array it depends on), which is shifted in place for the two
+    evaluations and restored afterwards.
+    """
+    original = array[index]
+    array[index] = original + eps
+    plus = f()
+    array[index] = original - eps
+    minus = f()
+    array[index] = original
+    return (plus - minus) / (2 * eps)
 
 
 def gradcheck(
@@ -83,13 +98,7 @@ def gradcheck(
             data = inputs[i].data
             with no_grad():
                 for index in np.ndindex(data.shape):
-                    original = data[index]
-                    data[index] = original + eps
-                    f_plus = scalar_output().item()
-                    data[index] = original - eps
-                    f_minus = scalar_output().item()
-                    data[index] = original
-                    numeric = (f_plus - f_minus) / (2 * eps)
+                    numeric = central_difference(lambda: scalar_output().item(), data, index, eps)
                     error = abs(grad[index] - numeric)
                     excess = error / (atol + rtol * abs(numeric))
                     if excess > 1 and excess > worst[0]:

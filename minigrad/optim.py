@@ -40,7 +40,6 @@ class Optimizer:
         self.params = _parameter_list(params, type(self).__name__)
         self.lr = lr
         self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
-        self.steps = 0
 
     def zero_grad(self) -> None:
         """Forget every parameter's gradient (``grad = None``)."""
@@ -49,7 +48,6 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
-        self.steps += 1
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
                 self._update(p.data, np.asarray(p.grad, dtype=p.data.dtype), state)

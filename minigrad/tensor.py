@@ -436,13 +436,13 @@ class Tensor:
             self.requires_grad = True
 
     @staticmethod
-    def _result(data: np.ndarray, ctx: Function | None) -> Tensor:
-        """The output of an operation (no checks, no copy): the engine's fast constructor."""
+    def _constant(data: np.ndarray) -> Tensor:
+        """A tensor outside the graph over ``data``, an array (no checks, no copy)."""
         out = _new(Tensor)
         out.data = data
         out.grad = None
-        out._requires_grad = ctx is not None
-        out._ctx = ctx
+        out._requires_grad = False
+        out._ctx = None
         return out
 
     # ---------------------------------------------------------------------------- attributes
@@ -525,7 +525,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor._result(self.data, None)
+        return Tensor._constant(self.data)
 
     def item(self) -> float | int:
         """The value of a one-element tensor as a Python number."""
@@ -569,7 +569,7 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, Number) and self.data.dtype.kind == "f":
-            return Tensor._result(np.asarray(other, dtype=self.data.dtype), None)
+            return Tensor._constant(np.asarray(other, dtype=self.data.dtype))
         return as_tensor(other)
 
     def __add__(self, other: Any) -> Tensor:
@@ -659,7 +659,7 @@ class Tensor:
 
     def argmax(self, axis: int | None = None) -> Tensor:
         """Indices of the maxima along ``axis``, an integer tensor outside the graph."""
-        return Tensor._result(np.asarray(self.data.argmax(axis=axis)), None)
+        return Tensor._constant(np.asarray(self.data.argmax(axis=axis)))
 
     # ----------------------------------------------------------------------- elementwise
     def exp(self) -> Tensor:
@@ -744,7 +744,7 @@ def as_tensor(x: Any) -> Tensor:
     array = np.asarray(x)
     if array.dtype.kind not in "biuf":
         raise TypeError(f"expected a tensor, a number or a numeric array, got {type(x).__name__} (dtype {array.dtype})")
-    return Tensor._result(array, None)
+    return Tensor._constant(array)
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:

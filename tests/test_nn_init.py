@@ -96,3 +96,11 @@ def test_orthogonal_blocks_draws_the_blocks_in_order_from_rng():
 def test_orthogonal_blocks_needs_a_stacked_square_weight(shape):
     with pytest.raises(ValueError, match=r"\(G\*H, H\)"):
         init.orthogonal_blocks_(np.zeros(shape))
+
+
+def test_uniform_parameter_draws_within_one_over_root_fan_in():
+    p = init.uniform_parameter((40, 25), 16, np.random.default_rng(0), dtype=np.float32)
+    assert isinstance(p, nn.Parameter) and p.requires_grad and p.shape == (40, 25) and p.dtype == np.float32
+    assert np.abs(p.data).max() <= 0.25 and np.abs(p.data).max() > 0.24  # 1/sqrt(16), nearly reached
+    again = init.uniform_parameter((40, 25), 16, np.random.default_rng(0), dtype=np.float32)
+    np.testing.assert_array_equal(p.data, again.data)

@@ -40,7 +40,6 @@ class RNNKernel:
         nonlinearity: ``"tanh"`` or ``"relu"`` (:math:`\\phi`).
     """
 
-    gates = 1
     n_state = 1
     additive = True  # input and hidden terms are summed before any nonlinearity
 
@@ -75,7 +74,6 @@ class GRUKernel:
     where :math:`x_\\ast = W_{i\\ast}x + b_{i\\ast}` is precomputed.
     """
 
-    gates = 3
     n_state = 1
     additive = False  # r scales the hidden side of n, so b_hn cannot join the input terms
 
@@ -116,7 +114,6 @@ class LSTMKernel:
     where :math:`x_{ifgo} = W_{ih}x + b_{ih} + b_{hh}` is precomputed.
     """
 
-    gates = 4
     n_state = 2
     additive = True
 

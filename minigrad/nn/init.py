@@ -1,8 +1,10 @@
 """Weight initialisation, in place, with PyTorch's names (chapter 13).
 
-Each function overwrites the values of a :class:`~minigrad.Tensor` (or of a numpy array, which
-may be a view such as one gate's block of a stacked weight matrix) and returns it. Random ones
-draw from the ``numpy.random.Generator`` they are given, so a seeded notebook is reproducible.
+Each function with a trailing underscore overwrites the values of a :class:`~minigrad.Tensor` (or
+of a numpy array, which may be a view such as one gate's block of a stacked weight matrix) and
+returns it; :func:`uniform_parameter` makes a new parameter the way every layer of ``minigrad.nn``
+does. Random ones draw from the ``numpy.random.Generator`` they are given, so a seeded notebook
+is reproducible.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from typing import TypeVar
 
 import numpy as np
 
+from minigrad.nn.module import Parameter
 from minigrad.tensor import Tensor
 
-__all__ = ["uniform_", "zeros_", "xavier_uniform_", "orthogonal_", "orthogonal_blocks_", "lstm_forget_bias_"]
+__all__ = ["uniform_parameter", "uniform_", "zeros_", "xavier_uniform_", "orthogonal_", "orthogonal_blocks_", "lstm_forget_bias_"]
 
 Target = TypeVar("Target", Tensor, np.ndarray)
 
@@ -51,6 +54,17 @@ def uniform_(tensor: Target, a: float = 0.0, b: float = 1.0,
     array = _array(tensor)
     array[...] = _rng(rng).uniform(a, b, size=array.shape)
     return tensor
+
+
+def uniform_parameter(shape: tuple[int, ...], fan_in: int, rng: np.random.Generator | None = None,
+                      dtype=np.float64) -> Parameter:
+    """A new parameter drawn from :math:`\\mathcal{U}(-1/\\sqrt{n}, 1/\\sqrt{n})`, :math:`n` = ``fan_in``.
+
+    PyTorch's default for the weights and biases of linear and recurrent layers, where :math:`n`
+    is the number of inputs of a unit (the hidden size, for a recurrent layer).
+    """
+    bound = 1.0 / math.sqrt(fan_in)
+    return Parameter(uniform_(np.empty(shape, dtype=dtype), -bound, bound, rng))
 
 
 def zeros_(tensor: Target) -> Target:

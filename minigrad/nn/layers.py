@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -38,9 +37,8 @@ class Linear(Module):
         super().__init__()
         rng = np.random.default_rng() if rng is None else rng
         self.in_features, self.out_features = in_features, out_features
-        bound = 1.0 / math.sqrt(in_features)
-        self.weight = Parameter(init.uniform_(np.empty((out_features, in_features), dtype), -bound, bound, rng))
-        self.bias = Parameter(init.uniform_(np.empty(out_features, dtype), -bound, bound, rng)) if bias else None
+        self.weight = init.uniform_parameter((out_features, in_features), in_features, rng, dtype)
+        self.bias = init.uniform_parameter((out_features,), in_features, rng, dtype) if bias else None
 
     def forward(self, input: Tensor) -> Tensor:
         """Return :math:`x W^\\top + b`."""

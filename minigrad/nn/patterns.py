@@ -9,22 +9,16 @@ time-major, :math:`x` of shape :math:`(T, B, \\text{input\\_size})`, and :math:`
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
 import minigrad
 from minigrad import functional as F
 from minigrad.nn import init
-from minigrad.nn.module import Module, Parameter
+from minigrad.nn.module import Module
 from minigrad.tensor import Tensor, as_tensor
 
 __all__ = ["ElmanRNN", "JordanRNN", "SummaryRNN"]
-
-
-def _parameter(shape: tuple[int, ...], fan_in: int, rng: np.random.Generator, dtype) -> Parameter:
-    bound = 1.0 / math.sqrt(fan_in)
-    return Parameter(init.uniform_(np.empty(shape, dtype=dtype), -bound, bound, rng))
 
 
 def _check_sequence(who: str, x: Tensor, input_size: int) -> None:
@@ -77,11 +71,11 @@ class _Pattern(Module):
         super().__init__()
         rng = np.random.default_rng() if rng is None else rng
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
-        self.U = _parameter((hidden_size, input_size), input_size, rng, dtype)
-        self.W = _parameter((hidden_size, recurrent_size), recurrent_size, rng, dtype)
-        self.V = _parameter((output_size, hidden_size), hidden_size, rng, dtype)
-        self.b = _parameter((hidden_size,), hidden_size, rng, dtype)
-        self.c = _parameter((output_size,), hidden_size, rng, dtype)
+        self.U = init.uniform_parameter((hidden_size, input_size), input_size, rng, dtype)
+        self.W = init.uniform_parameter((hidden_size, recurrent_size), recurrent_size, rng, dtype)
+        self.V = init.uniform_parameter((output_size, hidden_size), hidden_size, rng, dtype)
+        self.b = init.uniform_parameter((hidden_size,), hidden_size, rng, dtype)
+        self.c = init.uniform_parameter((output_size,), hidden_size, rng, dtype)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, {self.output_size}"

@@ -11,7 +11,6 @@ causal: the prediction for pixel :math:`i` never sees pixel :math:`i` or anythin
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -20,7 +19,7 @@ from minigrad import functional as F
 from minigrad.autograd import no_grad
 from minigrad.nn import init
 from minigrad.nn.layers import Embedding, Linear
-from minigrad.nn.module import Module, ModuleList, Parameter
+from minigrad.nn.module import Module, ModuleList
 from minigrad.nn.recurrent import lstm_update
 from minigrad.tensor import Tensor
 
@@ -93,10 +92,10 @@ class RowLSTM(Module):
         self.state_offsets = range(-k, k + 1)
         fan_is = (len(self.input_offsets) + len(self.state_offsets)) * input_size
         fan_ss = kernel_size * hidden_size
-        bound = 1.0 / math.sqrt(fan_is + fan_ss)
-        self.weight_is = Parameter(init.uniform_(np.empty((4 * hidden_size, fan_is), dtype), -bound, bound, rng))
-        self.weight_ss = Parameter(init.uniform_(np.empty((4 * hidden_size, fan_ss), dtype), -bound, bound, rng))
-        self.bias = Parameter(init.uniform_(np.empty(4 * hidden_size, dtype), -bound, bound, rng))
+        fan_in = fan_is + fan_ss
+        self.weight_is = init.uniform_parameter((4 * hidden_size, fan_is), fan_in, rng, dtype)
+        self.weight_ss = init.uniform_parameter((4 * hidden_size, fan_ss), fan_in, rng, dtype)
+        self.bias = init.uniform_parameter((4 * hidden_size,), fan_in, rng, dtype)
 
     def forward(self, x: Tensor) -> Tensor:
         """Run the rows top to bottom; return every state :math:`h` :math:`(B, R, C, H)`."""
@@ -159,12 +158,12 @@ class DiagonalBiLSTM(Module):
             raise ValueError(f"DiagonalBiLSTM: mask must be 'A' or 'B', got {mask!r}")
         rng = np.random.default_rng() if rng is None else rng
         self.input_size, self.hidden_size, self.mask = input_size, hidden_size, mask
-        bound = 1.0 / math.sqrt(input_size + 2 * hidden_size)
+        fan_in = input_size + 2 * hidden_size
         for suffix in ("", "_reverse"):
             for name, shape in (("weight_is", (4 * hidden_size, input_size)),
                                 ("weight_ss", (4 * hidden_size, 2 * hidden_size)),
                                 ("bias", (4 * hidden_size,))):
-                setattr(self, name + suffix, Parameter(init.uniform_(np.empty(shape, dtype), -bound, bound, rng)))
+                setattr(self, name + suffix, init.uniform_parameter(shape, fan_in, rng, dtype))
 
     def _sweep(self, x: Tensor, suffix: str) -> Tensor:
         """The left-to-right diagonal LSTM over ``x`` :math:`(B, R, C, D)`; states :math:`(B, R, C, H)`."""

@@ -9,7 +9,6 @@ chapter 13). Parameter names are PyTorch's, so state dicts move between the two 
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 
@@ -17,16 +16,10 @@ import minigrad
 from minigrad import functional as F
 from minigrad.nn import init
 from minigrad.nn.fused import GRUKernel, LSTMKernel, Recurrence, RNNKernel
-from minigrad.nn.module import Module, Parameter
+from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
 __all__ = ["RNNCell", "GRUCell", "LSTMCell", "RNN", "GRU", "LSTM", "lstm_update"]
-
-
-def _uniform_parameter(shape: tuple[int, ...], bound: float, rng: np.random.Generator,
-                       dtype) -> Parameter:
-    """A parameter drawn from :math:`\\mathcal{U}(-\\text{bound}, \\text{bound})`."""
-    return Parameter(init.uniform_(np.empty(shape, dtype=dtype), -bound, bound, rng))
 
 
 def _check_input(who: str, x: Tensor, input_size: int, ndims: tuple[int, ...]) -> None:
@@ -68,13 +61,12 @@ class _Cell(Module):
         super().__init__()
         rng = np.random.default_rng() if rng is None else rng
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        bound = 1.0 / math.sqrt(hidden_size)
         rows = self.gates * hidden_size
-        self.weight_ih = _uniform_parameter((rows, input_size), bound, rng, dtype)
-        self.weight_hh = _uniform_parameter((rows, hidden_size), bound, rng, dtype)
+        self.weight_ih = init.uniform_parameter((rows, input_size), hidden_size, rng, dtype)
+        self.weight_hh = init.uniform_parameter((rows, hidden_size), hidden_size, rng, dtype)
         if bias:
-            self.bias_ih = _uniform_parameter((rows,), bound, rng, dtype)
-            self.bias_hh = _uniform_parameter((rows,), bound, rng, dtype)
+            self.bias_ih = init.uniform_parameter((rows,), hidden_size, rng, dtype)
+            self.bias_hh = init.uniform_parameter((rows,), hidden_size, rng, dtype)
 
     def _zeros_state(self, x: Tensor) -> Tensor:
         return minigrad.zeros((*x.shape[:-1], self.hidden_size), dtype=x.dtype)
@@ -228,18 +220,17 @@ class _RecurrentLayer(Module):
         self.bias, self.batch_first, self.dropout = bias, batch_first, dropout
         self.bidirectional = bidirectional
         self.num_directions = 2 if bidirectional else 1
-        bound = 1.0 / math.sqrt(hidden_size)
         rows = self.gates * hidden_size
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * self.num_directions
             for suffix in self._suffixes(layer):
                 setattr(self, f"weight_ih{suffix}",
-                        _uniform_parameter((rows, layer_input), bound, self.rng, dtype))
+                        init.uniform_parameter((rows, layer_input), hidden_size, self.rng, dtype))
                 setattr(self, f"weight_hh{suffix}",
-                        _uniform_parameter((rows, hidden_size), bound, self.rng, dtype))
+                        init.uniform_parameter((rows, hidden_size), hidden_size, self.rng, dtype))
                 if bias:
-                    setattr(self, f"bias_ih{suffix}", _uniform_parameter((rows,), bound, self.rng, dtype))
-                    setattr(self, f"bias_hh{suffix}", _uniform_parameter((rows,), bound, self.rng, dtype))
+                    setattr(self, f"bias_ih{suffix}", init.uniform_parameter((rows,), hidden_size, self.rng, dtype))
+                    setattr(self, f"bias_hh{suffix}", init.uniform_parameter((rows,), hidden_size, self.rng, dtype))
 
     def _suffixes(self, layer: int) -> list[str]:
         """PyTorch's parameter-name suffixes of one layer: ``_l0`` and ``_l0_reverse``."""

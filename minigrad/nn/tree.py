@@ -9,7 +9,6 @@ post-order (children before parents, trees one after another), the order of :met
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterator, Sequence
 
 import numpy as np
@@ -17,7 +16,7 @@ import numpy as np
 import minigrad
 from minigrad.nn import init
 from minigrad.nn.layers import Embedding
-from minigrad.nn.module import Module, Parameter
+from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
 __all__ = ["Tree", "TreeRNN", "TreeLSTM"]
@@ -153,11 +152,6 @@ def _as_trees(trees: Tree | Sequence[Tree]) -> list[Tree]:
     return trees
 
 
-def _uniform(shape: tuple[int, ...], fan_in: int, rng: np.random.Generator, dtype) -> Parameter:
-    bound = 1.0 / math.sqrt(fan_in)
-    return Parameter(init.uniform_(np.empty(shape, dtype=dtype), -bound, bound, rng))
-
-
 class TreeRNN(Module):
     """The recursive neural network of Socher et al. (2011) on binary trees (chapter 11).
 
@@ -187,8 +181,8 @@ class TreeRNN(Module):
         rng = np.random.default_rng() if rng is None else rng
         self.vocab_size, self.hidden_size = vocab_size, hidden_size
         self.embedding = Embedding(vocab_size, hidden_size, rng=rng, dtype=dtype)
-        self.W = _uniform((hidden_size, 2 * hidden_size), 2 * hidden_size, rng, dtype)
-        self.b = _uniform((hidden_size,), 2 * hidden_size, rng, dtype)
+        self.W = init.uniform_parameter((hidden_size, 2 * hidden_size), 2 * hidden_size, rng, dtype)
+        self.b = init.uniform_parameter((hidden_size,), 2 * hidden_size, rng, dtype)
 
     def forward(self, trees: Tree | Sequence[Tree]) -> tuple[Tensor, Tensor]:
         """Compose every tree bottom-up; return the root vectors and all node vectors."""
@@ -254,13 +248,13 @@ class TreeLSTM(Module):
         self.vocab_size, self.input_size, self.hidden_size, self.n_ary = vocab_size, input_size, hidden_size, n_ary
         H = hidden_size
         self.embedding = Embedding(vocab_size, input_size, rng=rng, dtype=dtype)
-        self.W = _uniform((4 * H, input_size), input_size, rng, dtype)
-        self.b = _uniform((4 * H,), input_size, rng, dtype)
+        self.W = init.uniform_parameter((4 * H, input_size), input_size, rng, dtype)
+        self.b = init.uniform_parameter((4 * H,), input_size, rng, dtype)
         if n_ary is None:
-            self.U_iou = _uniform((3 * H, H), H, rng, dtype)
-            self.U_f = _uniform((H, H), H, rng, dtype)
+            self.U_iou = init.uniform_parameter((3 * H, H), H, rng, dtype)
+            self.U_f = init.uniform_parameter((H, H), H, rng, dtype)
         else:
-            self.U = _uniform(((3 + n_ary) * H, n_ary * H), n_ary * H, rng, dtype)
+            self.U = init.uniform_parameter(((3 + n_ary) * H, n_ary * H), n_ary * H, rng, dtype)
 
     def _inputs(self, tokens: np.ndarray) -> Tensor:
         """:math:`W x_j + b` for nodes with ``tokens`` (:math:`x_j = 0` where the token is -1)."""
