@@ -680,15 +680,11 @@ class Tensor:
     # ----------------------------------------------------------------------------- shape
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         """The same numbers in a new shape: ``x.reshape(2, 3)`` or ``x.reshape((2, 3))``; one -1 allowed."""
-        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-            shape = tuple(shape[0])
-        return _apply(Reshape, self, shape=shape)
+        return _apply(Reshape, self, shape=_unpacked(shape))
 
     def transpose(self, *axes: int | Sequence[int]) -> Tensor:
         """Permute the axes (``x.transpose(1, 0, 2)``); without arguments, reverse them."""
-        if len(axes) == 1 and not isinstance(axes[0], (int, np.integer)):
-            axes = tuple(axes[0])
-        return _apply(Transpose, self, axes=axes or None)
+        return _apply(Transpose, self, axes=_unpacked(axes) or None)
 
     @property
     def T(self) -> Tensor:  # noqa: N802 (numpy's name)
@@ -752,20 +748,21 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None) -> Tensor:
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def _shape_of(shape: tuple) -> tuple[int, ...]:
-    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
-        return tuple(shape[0])
-    return tuple(shape)
+def _unpacked(sizes: tuple) -> tuple[int, ...]:
+    """Integers given as ``f(2, 3)`` or as ``f((2, 3))``, as one tuple."""
+    if len(sizes) == 1 and not isinstance(sizes[0], (int, np.integer)):
+        return tuple(sizes[0])
+    return tuple(sizes)
 
 
 def zeros(*shape: int | Sequence[int], dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros: ``zeros(2, 3)`` or ``zeros((2, 3))``."""
-    return Tensor(np.zeros(_shape_of(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.zeros(_unpacked(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones(*shape: int | Sequence[int], dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
     """A tensor of ones: ``ones(2, 3)`` or ``ones((2, 3))``."""
-    return Tensor(np.ones(_shape_of(shape), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(np.ones(_unpacked(shape), dtype=dtype), requires_grad=requires_grad)
 
 
 def randn(
@@ -776,7 +773,7 @@ def randn(
 ) -> Tensor:
     """Standard normal samples from ``rng`` (a fresh unseeded generator if omitted)."""
     rng = np.random.default_rng() if rng is None else rng
-    return Tensor(rng.standard_normal(_shape_of(shape)).astype(dtype), requires_grad=requires_grad)
+    return Tensor(rng.standard_normal(_unpacked(shape)).astype(dtype), requires_grad=requires_grad)
 
 
 def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:

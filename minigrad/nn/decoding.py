@@ -49,6 +49,17 @@ def _check_length(max_length: int) -> None:
         raise ValueError(f"decoding: max_length must be >= 1, got {max_length}")
 
 
+def categorical_sample(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One index per row of ``probs`` :math:`(B, V)`, row ``b`` drawn with the probabilities ``probs[b]``.
+
+    Inverts the cumulative distribution with one uniform number per row: the index is the number
+    of cumulative probabilities below :math:`u \\sum_k p_k`, :math:`u \\sim \\mathcal{U}[0, 1)`.
+    """
+    cumulative = probs.cumsum(axis=1)
+    draws = rng.random((len(probs), 1)) * cumulative[:, -1:]
+    return np.minimum((cumulative < draws).sum(axis=1), probs.shape[1] - 1)
+
+
 def sample(step: StepFunction, start_token: int, max_length: int, rng: np.random.Generator,
            num_samples: int = 1, temperature: float = 1.0, top_k: int | None = None,
            eos_token: int | None = None, state: Any = None) -> list[tuple[list[int], float]]:
@@ -90,10 +101,7 @@ def sample(step: StepFunction, start_token: int, max_length: int, rng: np.random
             if top_k is not None and top_k < scaled.shape[1]:
                 kth = np.partition(scaled, -top_k, axis=1)[:, -top_k][:, None]
                 scaled = np.where(scaled >= kth, scaled, -np.inf)
-            probs = np.exp(_log_probs(scaled))
-            cumulative = probs.cumsum(axis=1)
-            draws = rng.random((num_samples, 1)) * cumulative[:, -1:]
-            tokens = np.minimum((cumulative < draws).sum(axis=1), probs.shape[1] - 1)
+            tokens = categorical_sample(np.exp(_log_probs(scaled)), rng)
             model_log_probs = _log_probs(logits)[np.arange(num_samples), tokens]
             for b in np.flatnonzero(alive):
                 sequences[b].append(int(tokens[b]))

@@ -18,6 +18,7 @@ import minigrad
 from minigrad import functional as F
 from minigrad.autograd import no_grad
 from minigrad.nn import init
+from minigrad.nn.decoding import categorical_sample
 from minigrad.nn.layers import Embedding, Linear
 from minigrad.nn.module import Module, ModuleList
 from minigrad.nn.recurrent import lstm_update
@@ -297,9 +298,7 @@ class PixelRNN(Module):
                 for j in range(self.width):
                     # Rows below r cannot influence row r, so the model only needs rows 0..r.
                     probs = F.softmax(self(images[:, : r + 1])[:, r, j], axis=-1).data
-                    cumulative = probs.cumsum(axis=1)
-                    draws = rng.random((n, 1)) * cumulative[:, -1:]
-                    images[:, r, j] = (cumulative < draws).sum(axis=1)
+                    images[:, r, j] = categorical_sample(probs, rng)
         return images
 
     def extra_repr(self) -> str:
