@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import sympy
 
 from minigrad import Tensor
 from minigrad import functional as F
@@ -131,7 +132,6 @@ def test_relative_difference():
 
 @pytest.mark.parametrize("sizes", [(2, 1, 1, 1, [1, 0]), (2, 1, 2, 2, [1, 0])])
 def test_symbolic_recursion_equals_sympy_derivative(sizes):
-    pytest.importorskip("sympy")
     *dims, targets = sizes
     unrolled = symbolic_loss(*dims, targets)
     agreement = symbolic_agreement(unrolled, symbolic_gradients(unrolled))
@@ -140,7 +140,6 @@ def test_symbolic_recursion_equals_sympy_derivative(sizes):
 
 
 def test_symbolic_agreement_detects_a_wrong_formula():
-    pytest.importorskip("sympy")
     unrolled = symbolic_loss(2, 1, 1, 1, [1, 0])
     formulas = symbolic_gradients(unrolled)
     wrong = dict(formulas, W=formulas["W"] * 2)
@@ -149,7 +148,6 @@ def test_symbolic_agreement_detects_a_wrong_formula():
 
 
 def test_symbolic_matches_numeric():
-    sympy = pytest.importorskip("sympy")
     unrolled = symbolic_loss(3, 1, 2, 2, [1, 0, 1])
     formulas = symbolic_gradients(unrolled)
     rng = np.random.default_rng(7)
