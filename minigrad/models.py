@@ -13,6 +13,7 @@ import numpy as np
 import minigrad
 from minigrad import functional as F
 from minigrad.nn import GRU, LSTM, RNN, Embedding, Linear, Module
+from minigrad.nn.recurrent import length_mask
 from minigrad.tensor import Tensor
 
 __all__ = ["CharLanguageModel", "RNNTagger", "PooledClassifier", "TreeClassifier", "pool_states", "POOLINGS"]
@@ -142,12 +143,8 @@ def pool_states(outputs: Tensor, lengths, method: str) -> Tensor:
     Returns:
         :math:`(B, H)`.
     """
-    lengths = np.asarray(lengths)
     steps, batch, size = outputs.shape
-    if (lengths.shape != (batch,) or lengths.dtype.kind not in "iu"
-            or lengths.min() < 1 or lengths.max() > steps):
-        raise ValueError(f"pool_states: lengths must be {batch} integers in [1, {steps}], got {lengths!r}")
-    mask = (np.arange(steps)[:, None] < lengths[None, :])[:, :, None]
+    lengths, mask = length_mask(lengths, steps, batch, "pool_states", shortest=1)
     rows = np.arange(batch)
     if method == "last":
         return outputs[lengths - 1, rows]

@@ -131,3 +131,11 @@ def test_tree_classifier_scores_every_node_with_one_output_layer():
     np.testing.assert_allclose(nodes.data, expected, rtol=1e-12)
     np.testing.assert_allclose(roots.data, expected[[4, 7]], rtol=1e-12)
     assert gradcheck(lambda *p: model(trees)[1], *model.parameters())
+
+
+def test_pool_states_rejects_empty_or_too_long_sequences_by_name():
+    outputs = minigrad.zeros(4, 2, 3)
+    with pytest.raises(ValueError, match=r"pool_states: lengths must lie in \[1, 4\], got \[0, 2\]"):
+        pool_states(outputs, np.array([0, 2]), "mean")
+    with pytest.raises(ValueError, match="pool_states: lengths must be 2 integers"):
+        pool_states(outputs, np.array([1.0, 2.0]), "mean")

@@ -9,7 +9,6 @@ time-major, :math:`x` of shape :math:`(T, B, \\text{input\\_size})`, and :math:`
 
 from __future__ import annotations
 
-
 import numpy as np
 
 import minigrad

@@ -11,7 +11,6 @@ causal: the prediction for pixel :math:`i` never sees pixel :math:`i` or anythin
 
 from __future__ import annotations
 
-
 import numpy as np
 
 import minigrad

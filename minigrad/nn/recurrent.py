@@ -9,6 +9,7 @@ chapter 13). Parameter names are PyTorch's, so state dicts move between the two 
 
 from __future__ import annotations
 
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,32 @@ from minigrad.nn.fused import GRUKernel, LSTMKernel, Recurrence, RNNKernel
 from minigrad.nn.module import Module
 from minigrad.tensor import Tensor
 
-__all__ = ["RNNCell", "GRUCell", "LSTMCell", "RNN", "GRU", "LSTM", "lstm_update"]
+__all__ = ["RNNCell", "GRUCell", "LSTMCell", "RNN", "GRU", "LSTM", "length_mask", "lstm_update"]
+
+
+def length_mask(lengths: Any, steps: int, batch: int, who: str, shortest: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Check the lengths of a padded batch and return them with the mask of the steps that exist.
+
+    Args:
+        lengths: one integer :math:`n_b` in ``[shortest, steps]`` per sequence.
+        steps, batch: :math:`T` and :math:`B` of the padded batch.
+        who: the name that error messages start with.
+        shortest: the smallest length allowed.
+
+    Returns:
+        ``(lengths, mask)``: the lengths as an array, and the boolean mask :math:`(T, B, 1)` with
+        :math:`m_{t b} = [t < n_b]`.
+
+    Raises:
+        ValueError: naming ``who``, for lengths of the wrong shape or type, or out of range.
+    """
+    lengths = np.asarray(lengths)
+    if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
+        raise ValueError(f"{who}: lengths must be {batch} integers (one per sequence), "
+                         f"got {lengths.dtype} array of shape {lengths.shape}")
+    if lengths.min() < shortest or lengths.max() > steps:
+        raise ValueError(f"{who}: lengths must lie in [{shortest}, {steps}], got {lengths.tolist()}")
+    return lengths, (np.arange(steps)[:, None] < lengths[None, :])[:, :, None]
 
 
 def _check_input(who: str, x: Tensor, input_size: int, ndims: tuple[int, ...]) -> None:
@@ -267,14 +293,7 @@ class _RecurrentLayer(Module):
         x = input.transpose(1, 0, 2) if self.batch_first else input
         if lengths is None:
             return x, None
-        lengths = np.asarray(lengths)
-        steps, batch = x.shape[0], x.shape[1]
-        if lengths.shape != (batch,) or lengths.dtype.kind not in "iu":
-            raise ValueError(f"{name}: lengths must be {batch} integers (one per sequence), "
-                             f"got {lengths.dtype} array of shape {lengths.shape}")
-        if lengths.min() < 0 or lengths.max() > steps:
-            raise ValueError(f"{name}: lengths must lie in [0, {steps}], got {lengths.tolist()}")
-        return x, (np.arange(steps)[:, None] < lengths[None, :])[:, :, None]
+        return x, length_mask(lengths, x.shape[0], x.shape[1], name)[1]
 
     def _initial_states(self, hx, n_state: int, batch: int, dtype) -> list[tuple]:
         count = self.num_layers * self.num_directions
