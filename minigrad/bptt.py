@@ -113,8 +113,7 @@ def elman_forward(params: Mapping[str, np.ndarray], x: Any, targets: Any, h0: An
     if targets.shape != (steps, batch) or targets.dtype.kind not in "iu":
         raise ValueError(f"targets must be integers of shape (tau, B) = {(steps, batch)}, "
                          f"got {targets.dtype} {targets.shape}")
-    if targets.size and (targets.min() < 0 or targets.max() >= outputs):
-        raise ValueError(f"targets must lie in [0, {outputs}), got values from {targets.min()} to {targets.max()}")
+    F.check_range(targets, outputs, "targets")
     h0 = np.zeros((batch, hidden)) if h0 is None else np.asarray(h0, dtype=np.float64)
     if h0.shape != (batch, hidden):
         raise ValueError(f"h0 must have shape (B, H) = {(batch, hidden)}, got {h0.shape}")

@@ -15,7 +15,7 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor, as_tensor
 
-__all__ = ["cross_entropy", "dropout", "embedding", "log_softmax", "one_hot", "softmax"]
+__all__ = ["check_range", "cross_entropy", "dropout", "embedding", "log_softmax", "one_hot", "softmax"]
 
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -141,12 +141,18 @@ def cross_entropy(
     if targets.shape != (n,):
         raise ValueError(f"cross_entropy: logits {logits.shape} need targets of shape ({n},), got {targets.shape}")
     counted = targets.data if ignore_index is None else targets.data[targets.data != ignore_index]
-    if counted.size and (counted.min() < 0 or counted.max() >= classes):
-        raise ValueError(
-            f"cross_entropy: targets must lie in [0, {classes}) for logits {logits.shape}, "
-            f"found values from {counted.min()} to {counted.max()}"
-        )
+    check_range(counted, classes, "cross_entropy: targets", f" for logits {logits.shape}")
     return CrossEntropy.apply(logits, targets, reduction=reduction, ignore_index=ignore_index)
+
+
+def check_range(values: np.ndarray, upper: int, what: str, context: str = "") -> None:
+    """Check that integer ``values`` lie in ``[0, upper)``, as class indices must.
+
+    Raises:
+        ValueError: "``what`` must lie in [0, upper)``context``, found values from ... to ...".
+    """
+    if values.size and (values.min() < 0 or values.max() >= upper):
+        raise ValueError(f"{what} must lie in [0, {upper}){context}, found values from {values.min()} to {values.max()}")
 
 
 def _integer_indices(indices: Any, op: str) -> np.ndarray:
@@ -159,10 +165,7 @@ def _integer_indices(indices: Any, op: str) -> np.ndarray:
 def one_hot(indices: Any, num_classes: int, dtype: Any = np.float64) -> Tensor:
     """Rows of the identity: ``one_hot(i, C)[..., k]`` is 1 where ``k == i``; shape ``indices.shape + (C,)``."""
     array = _integer_indices(indices, "one_hot")
-    if array.size and (array.min() < 0 or array.max() >= num_classes):
-        raise ValueError(
-            f"one_hot: indices must lie in [0, {num_classes}), found values from {array.min()} to {array.max()}"
-        )
+    check_range(array, num_classes, "one_hot: indices")
     return Tensor(np.eye(num_classes, dtype=dtype)[array])
 
 
@@ -175,11 +178,7 @@ def embedding(indices: Any, weight: Tensor) -> Tensor:
     array = _integer_indices(indices, "embedding")
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must have shape (num_embeddings, embedding_dim), got {weight.shape}")
-    if array.size and (array.min() < 0 or array.max() >= weight.shape[0]):
-        raise ValueError(
-            f"embedding: indices must lie in [0, {weight.shape[0]}) for weight {weight.shape}, "
-            f"found values from {array.min()} to {array.max()}"
-        )
+    check_range(array, weight.shape[0], "embedding: indices", f" for weight {weight.shape}")
     return weight[array]
 
 

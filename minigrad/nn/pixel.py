@@ -251,9 +251,7 @@ class PixelRNN(Module):
         images = np.asarray(images)
         if images.ndim != 3 or images.dtype.kind not in "iu":
             raise ValueError(f"PixelRNN: expected integer images (N, R, C), got {images.dtype} {images.shape}")
-        if images.size and (images.min() < 0 or images.max() >= self.levels):
-            raise ValueError(f"PixelRNN: pixel values must lie in [0, {self.levels}), "
-                             f"got values from {images.min()} to {images.max()}")
+        F.check_range(images, self.levels, "PixelRNN: pixel values")
         return images
 
     def forward(self, images) -> Tensor:
