@@ -15,7 +15,9 @@ here, once:
 * :func:`accumulate` is the one place where gradients are summed into their tensors: it undoes
   numpy broadcasting (sum away leading axes, then size-1 axes), checks that every gradient has
   its tensor's shape, and scatter-adds the gradient of an indexing operation into one buffer of
-  the indexed tensor instead of a full-size array per index;
+  the indexed tensor instead of a full-size array per index. The gradient meant for a view
+  ``x[t]`` goes straight into ``x``'s buffer, so that a time step taken out of a sequence costs
+  no visit of its own in the backward pass;
 * :class:`no_grad` turns graph recording off, :class:`detect_anomaly` turns NaN/inf checks on.
 """
 
@@ -119,6 +121,10 @@ class Function:
             tensor itself for a leaf.
         needs_input_grad: one bool per input, whether it requires grad.
         out_shape: the shape of the output, which its gradient must have.
+        views_input: True for a node whose output is the view ``x[ctx.index]`` of its only input
+            for a basic index (ints and slices). Unless its gradient is retained,
+            :func:`accumulate` adds the gradient meant for such a node straight into its
+            input's buffer at ``ctx.index``: the node's backward pass, done on the edge.
 
     Example:
         >>> import numpy as np, minigrad
@@ -137,6 +143,7 @@ class Function:
 
     __slots__ = ("parents", "needs_input_grad", "out_shape", "saved_tensors", "__dict__")
     retained = None  # a weak reference to the output tensor, set by Tensor.retain_grad()
+    views_input = False
 
     @classmethod
     def apply(cls, *inputs: Any, **kwargs: Any) -> Any:
@@ -307,28 +314,37 @@ def accumulate(grads: dict, owned: set, node: Any, grad: Any, op: type | None = 
     contribution is stored as it is, without a copy: it may be a view that other nodes share, so
     it is never written into. A second contribution makes a new array that this node owns
     (``node in owned``); later ones are added into it in place. Nodes are keyed by identity.
+
+    An array meant for a node that ``views_input`` (the view ``x[index]``, with its gradient not
+    retained) is sent on at once as ``IndexedGrad(index, grad)`` to ``x``'s node, which is what
+    that node's backward pass would do: the view then never holds a gradient of its own.
     """
-    key = node
-    current = grads.get(key)
-    shape = node.out_shape if isinstance(node, Function) else node.data.shape
+    if isinstance(node, Function):
+        shape = node.out_shape
+        if node.views_input and node.retained is None and grad.__class__ is not IndexedGrad:
+            grad = IndexedGrad(node.index, unbroadcast(grad, shape, op, position), True)
+            return accumulate(grads, owned, node.parents[0], grad, op, position)
+    else:
+        shape = node.data.shape
+    current = grads.get(node)
     if grad.__class__ is not IndexedGrad:
         if grad.shape != shape:
             grad = unbroadcast(grad, shape, op, position)
         if current is None:
-            grads[key] = grad
-        elif key in owned:
+            grads[node] = grad
+        elif node in owned:
             current += grad
         else:
             total = current + grad
-            grads[key] = total if total.__class__ is _ndarray else np.asarray(total)
-            owned.add(key)
+            grads[node] = total if total.__class__ is _ndarray else np.asarray(total)
+            owned.add(node)
         return
     if current is None:
         current = np.zeros(shape, dtype=grad.values.dtype)
-        owned.add(key)
-    elif key not in owned:
+        owned.add(node)
+    elif node not in owned:
         current = np.array(current, dtype=np.result_type(current, grad.values))
-        owned.add(key)
+        owned.add(node)
     if grad.basic:
         target = current[grad.index]
         if target.shape != grad.values.shape:
@@ -342,7 +358,7 @@ def accumulate(grads: dict, owned: set, node: Any, grad: Any, op: type | None = 
             current[grad.index] = target + grad.values
     else:
         np.add.at(current, grad.index, grad.values)
-    grads[key] = current
+    grads[node] = current
 
 
 def backward(root: Any, grad: np.ndarray | None = None) -> None:

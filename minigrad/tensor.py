@@ -22,6 +22,7 @@ from minigrad.autograd import Function, IndexedGrad
 __all__ = ["Tensor", "as_tensor", "cat", "ones", "randn", "stack", "tensor", "zeros"]
 
 _new = object.__new__
+_ndarray = np.ndarray
 _apply = Function.apply.__func__  # Function.apply without binding a class method on every call
 _dot = np.dot  # for two matrices: the same BLAS product as @, with less overhead per call
 
@@ -321,18 +322,54 @@ class Index(Function):
     The backward pass returns an :class:`~minigrad.autograd.IndexedGrad`: the engine adds
     :math:`\\bar{y}` into the indexed positions of one gradient buffer of ``x`` (``np.add.at`` for
     integer arrays, so that a repeated index receives every contribution). Taking ``x[t]`` for
-    every time step therefore costs one buffer, not one full-size gradient per step.
+    every time step therefore costs one buffer, not one full-size gradient per step. A basic
+    index makes a view (``views_input``), whose gradient the engine sends on to ``x``'s buffer
+    as it arrives, without calling this backward pass at all.
     """
 
-    __slots__ = ("index", "basic")  # no per-node dict: this op runs once per time step
+    __slots__ = ("index", "views_input")  # no per-node dict: this op runs once per time step
 
     def forward(ctx, x, index):
         ctx.index = index
-        ctx.basic = index.__class__ is int or _is_basic(index)  # x[t] in a time loop: no call
+        ctx.views_input = index.__class__ is int or _is_basic(index)
         return x[index]
 
     def backward(ctx, grad_out):
-        return IndexedGrad(ctx.index, grad_out, ctx.basic)
+        return IndexedGrad(ctx.index, grad_out, ctx.views_input)
+
+
+def _take(x: Tensor, t: int) -> Tensor:
+    """``x[t]`` for one integer: the tensor and node that ``Index.apply(x, index=t)`` makes, built directly.
+
+    A recurrent network written as a loop takes ``x[t]`` at every time step, so this one operation
+    skips the general path of :meth:`Function.apply` (keyword arguments, the checks for other
+    kinds of input), which would cost as much as the step's own ``Tanh``. Anything unusual, an
+    index out of range, a 0-d tensor or ``detect_anomaly``, takes the general path.
+    """
+    if autograd._anomaly_enabled:
+        return _apply(Index, x, index=t)
+    try:
+        data = x.data[t]
+    except IndexError:
+        return _apply(Index, x, index=t)  # which raises, naming the operation and the shapes
+    if data.__class__ is not _ndarray:  # an integer for every axis selects a numpy scalar
+        data = np.asarray(data)
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    if x._requires_grad and autograd._grad_enabled:
+        ctx = _new(Index)
+        ctx.index = t
+        ctx.views_input = True
+        ctx.parents = (x._ctx or x,)
+        ctx.needs_input_grad = (True,)
+        ctx.out_shape = data.shape
+        out._requires_grad = True
+        out._ctx = ctx
+    else:
+        out._requires_grad = False
+        out._ctx = None
+    return out
 
 
 def _is_basic(index: Any) -> bool:
@@ -693,9 +730,9 @@ class Tensor:
 
     def __getitem__(self, index: Any) -> Tensor:
         """``x[index]``: basic slicing and integer-array indexing, differentiable (scatter-add backward)."""
-        if index.__class__ is not int:
-            index = _index_key(index)
-        return _apply(Index, self, index=index)
+        if index.__class__ is int:
+            return _take(self, index)
+        return _apply(Index, self, index=_index_key(index))
 
     def split(self, split_size_or_sections: int | Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
         """Split into pieces along ``axis``, as ``torch.split``.

@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 
 import minigrad
 from minigrad import Tensor, gradcheck
+from minigrad.tensor import Index
 
 RNG_SEED = 0
 
@@ -303,6 +304,67 @@ def test_taking_every_time_step_gives_one_gradient_buffer():
     expected = np.broadcast_to(np.arange(1.0, 6.0)[:, None, None], (5, 2, 3))
     np.testing.assert_array_equal(xw.grad, expected)
     assert xw.grad.flags.writeable and xw.grad.flags.owndata
+
+
+def _node_fields(tensor):
+    ctx = tensor._ctx
+    return (type(ctx), ctx.index, ctx.views_input, ctx.parents, ctx.needs_input_grad, ctx.out_shape)
+
+
+@pytest.mark.parametrize("shape", [(4, 2, 3), (4,)])
+def test_one_time_step_builds_the_node_the_general_path_builds(shape):
+    x = leaf(shape)
+    for t in (2, -1):
+        step, general = x[t], Index.apply(x, index=t)
+        assert _node_fields(step) == _node_fields(general)
+        assert type(step.data) is np.ndarray and np.shares_memory(step.data, x.data) == (len(shape) > 1)
+        np.testing.assert_array_equal(step.data, general.data)
+    made = x * 2.0
+    assert made[1]._ctx.parents == (made._ctx,)
+
+
+def test_one_time_step_of_a_constant_or_without_a_graph_is_a_constant():
+    x = leaf((3, 2))
+    with minigrad.no_grad():
+        assert not x[0].requires_grad and x[0]._ctx is None
+    constant = minigrad.ones(3, 2)
+    assert not constant[0].requires_grad and constant[0].is_leaf
+
+
+def test_a_view_passes_its_gradient_on_without_a_visit_unless_it_is_watched(monkeypatch):
+    calls = []
+    original = Index.backward
+    monkeypatch.setattr(Index, "backward", lambda ctx, grad: calls.append(ctx.index) or original(ctx, grad))
+    x = leaf((4, 3))
+    scale = np.arange(1.0, 4.0)
+    (x[1] * scale + x[1:3].sum(axis=0) + x[-1]).sum().backward()
+    assert calls == []  # every view sent its gradient straight into x's buffer
+    np.testing.assert_array_equal(x.grad, [[0, 0, 0], scale + 1, [1, 1, 1], [1, 1, 1]])
+
+    x.grad = None
+    watched = x[2].retain_grad()
+    (watched * scale).sum().backward()
+    assert calls == [2]  # a retained view is visited, and keeps its gradient
+    np.testing.assert_array_equal(watched.grad, scale)
+    np.testing.assert_array_equal(x.grad, [[0, 0, 0], [0, 0, 0], scale, [0, 0, 0]])
+
+
+def test_views_that_overlap_broadcast_or_are_nested_add_up():
+    x = leaf((4, 3))
+    weights = np.random.default_rng(3).standard_normal((2, 3))
+
+    def f(x):
+        pair, row = x[0:2], x[1]
+        return (pair + row) * weights + pair[1] * x[1:3] + pair[0] + x[3]
+
+    assert gradcheck(f, x)
+
+
+def test_backward_from_a_view_and_through_a_view_of_an_operation():
+    x = leaf((3, 2))
+    y = (x * 3.0)[1]
+    y.backward(np.ones(2))
+    np.testing.assert_array_equal(x.grad, [[0, 0], [3, 3], [0, 0]])
 
 
 @pytest.mark.parametrize("axis", [0, 1, -1])
