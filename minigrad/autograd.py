@@ -316,48 +316,54 @@ def accumulate(grads: dict, owned: set, node: Any, grad: Any, op: type | None = 
     (``node in owned``); later ones are added into it in place. Nodes are keyed by identity.
 
     An array meant for a node that ``views_input`` (the view ``x[index]``, with its gradient not
-    retained) is sent on at once as ``IndexedGrad(index, grad)`` to ``x``'s node, which is what
-    that node's backward pass would do: the view then never holds a gradient of its own.
+    retained) is scatter-added at once into ``x``'s buffer, which is what that node's backward
+    pass would do: the view never holds a gradient of its own.
     """
-    if isinstance(node, Function):
-        shape = node.out_shape
-        if node.views_input and node.retained is None and grad.__class__ is not IndexedGrad:
-            grad = IndexedGrad(node.index, unbroadcast(grad, shape, op, position), True)
-            return accumulate(grads, owned, node.parents[0], grad, op, position)
-    else:
-        shape = node.data.shape
-    current = grads.get(node)
-    if grad.__class__ is not IndexedGrad:
-        if grad.shape != shape:
-            grad = unbroadcast(grad, shape, op, position)
-        if current is None:
-            grads[node] = grad
-        elif node in owned:
-            current += grad
-        else:
-            total = current + grad
-            grads[node] = total if total.__class__ is _ndarray else np.asarray(total)
-            owned.add(node)
+    if grad.__class__ is IndexedGrad:
+        _scatter_add(grads, owned, node, grad.index, grad.values, grad.basic, op, position)
         return
+    is_operation = isinstance(node, Function)
+    shape = node.out_shape if is_operation else node.data.shape
+    if grad.shape != shape:
+        grad = unbroadcast(grad, shape, op, position)
+    if is_operation and node.views_input and node.retained is None:
+        _scatter_add(grads, owned, node.parents[0], node.index, grad, True, op, position)
+        return
+    current = grads.get(node)
     if current is None:
-        current = np.zeros(shape, dtype=grad.values.dtype)
+        grads[node] = grad
+    elif node in owned:
+        current += grad
+    else:
+        total = current + grad
+        grads[node] = total if total.__class__ is _ndarray else np.asarray(total)
+        owned.add(node)
+
+
+def _scatter_add(grads: dict, owned: set, node: Any, index: Any, values: np.ndarray, basic: bool,
+                 op: type | None, position: int) -> None:
+    """Add ``values`` into ``node``'s gradient at ``index``, in one buffer that the node owns (see :func:`accumulate`)."""
+    current = grads.get(node)
+    if current is None:
+        shape = node.out_shape if isinstance(node, Function) else node.data.shape
+        current = np.zeros(shape, dtype=values.dtype)
         owned.add(node)
     elif node not in owned:
-        current = np.array(current, dtype=np.result_type(current, grad.values))
+        current = np.array(current, dtype=np.result_type(current, values))
         owned.add(node)
-    if grad.basic:
-        target = current[grad.index]
-        if target.shape != grad.values.shape:
+    if basic:
+        target = current[index]
+        if target.shape != values.shape:
             raise RuntimeError(
-                f"{_name(op)}: gradient of shape {grad.values.shape} for a slice of shape "
+                f"{_name(op)}: gradient of shape {values.shape} for a slice of shape "
                 f"{target.shape} of input {position}"
             )
         if target.__class__ is _ndarray:
-            target += grad.values
+            target += values
         else:  # an integer for every axis selects a numpy scalar, a copy rather than a view
-            current[grad.index] = target + grad.values
+            current[index] = target + values
     else:
-        np.add.at(current, grad.index, grad.values)
+        np.add.at(current, index, values)
     grads[node] = current
 
 

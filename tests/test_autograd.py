@@ -189,3 +189,23 @@ def test_a_tuple_of_the_wrong_length_from_backward_is_an_error_naming_the_operat
     x = minigrad.ones(3, requires_grad=True)
     with pytest.raises(RuntimeError, match=r"extrabackward backward: returned 2 gradient\(s\) for 1 inputs"):
         ExtraBackward.apply(x).sum().backward()
+
+
+class FirstRow(Function):
+    """y = x[0], whose backward returns an IndexedGrad (the engine scatter-adds it)."""
+
+    def forward(ctx, x, wrong=False):
+        ctx.wrong = wrong
+        return x[0]
+
+    def backward(ctx, grad_out):
+        values = np.concatenate([grad_out, grad_out]) if ctx.wrong else grad_out
+        return autograd.IndexedGrad(0, values, basic=True)
+
+
+def test_an_indexed_gradient_from_a_custom_function_is_scatter_added_and_checked():
+    x = minigrad.tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    (FirstRow.apply(x) * 3.0 + x[2]).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[3, 3], [0, 0], [1, 1]])
+    with pytest.raises(RuntimeError, match=r"firstrow backward: gradient of shape \(4,\) for a slice of shape \(2,\) of input 0"):
+        FirstRow.apply(x, wrong=True).sum().backward()
