@@ -427,8 +427,7 @@ def backward(root: Any, grad: np.ndarray | None = None) -> None:
                 f"{_name(cls)}: returned {len(input_grads)} gradient(s) for {len(parents)} inputs; "
                 "return one gradient (or None) per input, as a tuple when there are several"
             )
-        for position in range(len(parents)):
-            input_grad = input_grads[position]
+        for position, input_grad in enumerate(input_grads):
             if input_grad is not None and needs[position]:
                 if anomaly:
                     _check_backward(cls, position, parents[position], input_grad)
