@@ -186,25 +186,28 @@ class Function:
                 f"detect_anomaly: {cls.op_name()} produced nan or inf in its forward pass "
                 f"(output shape {data.shape}; {_describe(inputs)})"
             )
+        if not (_grad_enabled and True in needs):
+            return _tensor.Tensor._constant(data)
+        # An input's node is the ctx of the operation that made it (a Function is always true)
+        # or, for a leaf, the tensor itself.
+        if n_inputs == 2:
+            parents = (a._ctx or a, b._ctx or b)
+        elif n_inputs == 1:
+            parents = (a._ctx or a,)
+        else:
+            parents = tuple(map(_tensor_node, inputs))
+        return ctx._record(data, parents, needs)
+
+    def _record(self, data: np.ndarray, parents: tuple, needs_input_grad: tuple) -> Any:
+        """The tensor over ``data`` (an array), made by this node from the inputs whose nodes are ``parents``."""
+        self.parents = parents
+        self.needs_input_grad = needs_input_grad
+        self.out_shape = data.shape
         out = _new(_tensor.Tensor)
         out.data = data
         out.grad = None
-        if _grad_enabled and True in needs:
-            # An input's node is the ctx of the operation that made it (a Function is always
-            # true) or, for a leaf, the tensor itself.
-            if n_inputs == 2:
-                ctx.parents = (a._ctx or a, b._ctx or b)
-            elif n_inputs == 1:
-                ctx.parents = (a._ctx or a,)
-            else:
-                ctx.parents = tuple(map(_tensor_node, inputs))
-            ctx.needs_input_grad = needs
-            ctx.out_shape = data.shape
-            out._requires_grad = True
-            out._ctx = ctx
-        else:
-            out._requires_grad = False
-            out._ctx = None
+        out._requires_grad = True
+        out._ctx = self
         return out
 
     def save_for_backward(self, *arrays: Any) -> None:

@@ -354,22 +354,12 @@ def _take(x: Tensor, t: int) -> Tensor:
         return _apply(Index, x, index=t)  # which raises, naming the operation and the shapes
     if data.__class__ is not _ndarray:  # an integer for every axis selects a numpy scalar
         data = np.asarray(data)
-    out = _new(Tensor)
-    out.data = data
-    out.grad = None
-    if x._requires_grad and autograd._grad_enabled:
-        ctx = _new(Index)
-        ctx.index = t
-        ctx.views_input = True
-        ctx.parents = (x._ctx or x,)
-        ctx.needs_input_grad = (True,)
-        ctx.out_shape = data.shape
-        out._requires_grad = True
-        out._ctx = ctx
-    else:
-        out._requires_grad = False
-        out._ctx = None
-    return out
+    if not (x._requires_grad and autograd._grad_enabled):
+        return Tensor._constant(data)
+    ctx = _new(Index)
+    ctx.index = t
+    ctx.views_input = True
+    return ctx._record(data, (x._ctx or x,), (True,))
 
 
 def _is_basic(index: Any) -> bool:
