@@ -11,12 +11,14 @@ from minigrad.gradcheck import gradcheck
 from minigrad.scalar import Value
 from minigrad.tensor import Tensor, cat, ones, randn, stack, tensor, zeros
 from minigrad import nn, optim  # after the engine: both build on Tensor
+from minigrad import experiments, training  # seeds and spreads; the one training loop
 
 __all__ = [
     "Tensor",
     "Value",
     "cat",
     "detect_anomaly",
+    "experiments",
     "functional",
     "gradcheck",
     "no_grad",
@@ -26,6 +28,7 @@ __all__ = [
     "randn",
     "stack",
     "tensor",
+    "training",
     "viz",
     "zeros",
 ]

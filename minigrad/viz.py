@@ -1,23 +1,31 @@
-"""Drawing a :class:`~minigrad.scalar.Value` computation graph (chapter 2) and a tree (chapter 11) with matplotlib.
+"""Drawing a :class:`~minigrad.scalar.Value` computation graph (chapter 2), a tree (chapter 11), and
+results measured over several seeds (every chapter), with matplotlib.
 
 The graph is laid out in layers from the leaves (left) to the output (right): a computed node sits
 one layer to the right of its deepest input, and a leaf sits just left of its first consumer, so an
 input such as :math:`x^{(t)}` appears next to the step that reads it while a shared parameter
 :math:`\\theta` fans out to every step. Everything is iterative, so the layout never recurses.
 
-matplotlib is imported inside :func:`draw_graph` and :func:`draw_tree`, so ``import minigrad`` needs only numpy.
+A result over seeds (:class:`~minigrad.experiments.Spread`) is drawn with its spread, never as a
+bare mean: :func:`plot_spread` draws a curve with a band from the lowest to the highest run and the
+runs themselves as faint points, and :func:`compare_spreads` draws one such summary per model.
+
+matplotlib is imported inside the drawing functions, so ``import minigrad`` needs only numpy.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+import numpy as np
+
+from minigrad.experiments import Spread
 from minigrad.scalar import Value
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes
 
-__all__ = ["draw_graph", "draw_tree", "graph_layers"]
+__all__ = ["compare_spreads", "draw_graph", "draw_tree", "graph_layers", "plot_spread"]
 
 # Geometry in data units; one data unit is drawn as INCH_PER_UNIT inches when draw_graph makes
 # its own figure, so that the fixed font sizes fit inside the boxes.
@@ -295,3 +303,78 @@ def draw_tree(
         ax.spines[side].set_visible(False)
     ax.set_title(f"Tree with {len(nodes)} nodes" if title is None else title)
     return ax
+
+
+def plot_spread(ax: Axes, x: Sequence[float], spreads: Sequence[Spread], *, label: str | None = None,
+                color: str | None = None, marker: str = "o", show_runs: bool = True) -> Axes:
+    """Draw a result measured over seeds as a curve of means with its spread (every chapter).
+
+    The line joins the means; a band of the same colour runs from the lowest to the highest run at
+    each ``x``; with ``show_runs`` every run is a faint point, so that a reader sees how many seeds
+    there are and whether one of them is an outlier.
+
+    Args:
+        ax: the Axes to draw on.
+        x: the setting of each point (a length, a number of layers, a learning rate).
+        spreads: one :class:`~minigrad.experiments.Spread` per ``x``.
+        label: the legend label of the curve; the legend says "mean and range over n seeds".
+        color: the curve's colour; the next colour of the Axes' cycle when ``None``.
+        marker: the marker of the means.
+        show_runs: also draw each run as a point.
+
+    Returns:
+        The Axes drawn on.
+    """
+    if len(x) != len(spreads) or not spreads:
+        raise ValueError(f"plot_spread: need one Spread per x, got {len(x)} x and {len(spreads)} spreads")
+    _check_spreads(spreads, "plot_spread")
+    counts = sorted({s.n for s in spreads})
+    seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    text = f"{label}: mean and range over {seeds} seeds" if label else None
+    (line,) = ax.plot(x, [s.mean for s in spreads], marker=marker, color=color, label=text, zorder=3)
+    ax.fill_between(x, [s.min for s in spreads], [s.max for s in spreads], color=line.get_color(),
+                    alpha=0.18, linewidth=0, zorder=1)
+    if show_runs:
+        for xi, s in zip(x, spreads):
+            ax.scatter([xi] * s.n, s.values, s=9, color=line.get_color(), alpha=0.45, linewidths=0, zorder=2)
+    return ax
+
+
+def compare_spreads(ax: Axes, spreads: Mapping[str, Spread], *, horizontal: bool = False,
+                    show_runs: bool = True) -> Axes:
+    """Draw one result per model over seeds: the mean as a dot, the range as a bar, the runs as points.
+
+    Args:
+        ax: the Axes to draw on.
+        spreads: the models' names and their :class:`~minigrad.experiments.Spread`, in drawing order.
+        horizontal: put the models on the y axis (for long names).
+        show_runs: also draw each run as a point beside its mean.
+
+    Returns:
+        The Axes drawn on; the axis of the models is labelled with their names.
+    """
+    if not spreads:
+        raise ValueError("compare_spreads: give at least one model")
+    _check_spreads(list(spreads.values()), "compare_spreads")
+    positions = range(len(spreads))
+    for position, (name, s) in zip(positions, spreads.items()):
+        low, high = s.mean - s.min, s.max - s.mean
+        points = ([s.mean], [position]) if horizontal else ([position], [s.mean])
+        errors = {"xerr" if horizontal else "yerr": [[low], [high]]}
+        bar = ax.errorbar(*points, fmt="o", capsize=4, markersize=6, zorder=3, **errors)
+        if show_runs:
+            offsets = np.linspace(-0.18, 0.18, s.n) if s.n > 1 else np.zeros(1)
+            runs = (s.values, position + offsets) if horizontal else (position + offsets, s.values)
+            ax.scatter(*runs, s=10, alpha=0.45, color=bar.lines[0].get_color(), linewidths=0, zorder=2)
+    names = list(spreads)
+    if horizontal:
+        ax.set_yticks(list(positions), names)
+    else:
+        ax.set_xticks(list(positions), names)
+    return ax
+
+
+def _check_spreads(spreads: Sequence[Spread], who: str) -> None:
+    for s in spreads:
+        if not isinstance(s, Spread):
+            raise TypeError(f"{who} needs minigrad.experiments.Spread values, got {type(s).__name__}")

@@ -15,7 +15,7 @@ OPTIONAL = ("matplotlib", "sympy", "sklearn", "scipy", "nbclient", "nbformat", "
 LIGHT_MODULES = ("minigrad", "minigrad.nn", "minigrad.optim", "minigrad.functional",
                  "minigrad.gradcheck", "minigrad.data", "minigrad.bptt", "minigrad.viz",
                  "minigrad.symbolic", "minigrad.grading", "minigrad.models", "minigrad.metrics",
-                 "minigrad.ngram")
+                 "minigrad.ngram", "minigrad.experiments", "minigrad.training")
 
 
 def import_without_optional(module: str) -> subprocess.CompletedProcess:

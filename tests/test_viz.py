@@ -169,3 +169,36 @@ def test_draw_tree_refuses_bad_input_with_a_clear_error():
         big = Tree(children=[big, Tree(1)])
     with pytest.raises(ValueError, match="201 nodes, more than max_nodes=150"):
         draw_tree(big)
+
+
+def test_plot_spread_draws_means_band_and_runs():
+    from minigrad.experiments import Spread
+    from minigrad.viz import plot_spread
+
+    fig, ax = plt.subplots()
+    spreads = [Spread((1.0, 2.0, 3.0), (0, 1, 2)), Spread((2.0, 4.0, 6.0), (0, 1, 2))]
+    plot_spread(ax, [10, 20], spreads, label="GRU")
+    (line,) = ax.get_lines()
+    assert list(line.get_ydata()) == [2.0, 4.0]
+    assert line.get_label() == "GRU: mean and range over 3 seeds"
+    band = ax.collections[0].get_paths()[0].vertices
+    assert band[:, 1].min() == 1.0 and band[:, 1].max() == 6.0
+    assert sum(len(c.get_offsets()) for c in ax.collections[1:]) == 6
+    with pytest.raises(ValueError, match="one Spread per x"):
+        plot_spread(ax, [1], spreads)
+    with pytest.raises(TypeError, match="Spread"):
+        plot_spread(ax, [1], [0.5])
+
+
+def test_compare_spreads_labels_every_model():
+    from minigrad.experiments import Spread
+    from minigrad.viz import compare_spreads
+
+    fig, ax = plt.subplots()
+    compare_spreads(ax, {"RNN": Spread((0.2, 0.4), (0, 1)), "LSTM": Spread((0.9, 1.0), (0, 1))})
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["RNN", "LSTM"]
+    fig, ax = plt.subplots()
+    compare_spreads(ax, {"a long name": Spread((1.0,), (0,))}, horizontal=True, show_runs=False)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a long name"]
+    with pytest.raises(ValueError, match="at least one"):
+        compare_spreads(ax, {})

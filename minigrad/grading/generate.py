@@ -10,6 +10,11 @@ The generated ``exercises/NN_<slug>.ipynb`` replaces each answer by
   (which nbval and Jupyter Book honour);
 * a placeholder line, in markdown.
 
+Every cell that calls ``check(...)`` gets the ``nbval-check-output`` tag in both notebooks: its
+printed line ("✓ 4.1 (3/3) …" in the solution, "○ 4.1 (0/3) not attempted …" in the exercise) is the
+same on every machine, so the notebook tests compare it exactly, while the rest of the outputs are
+only executed (``make test`` runs nbval in lax mode).
+
 Then both notebooks are executed in their own directories and written with their outputs.
 """
 
@@ -24,12 +29,14 @@ from typing import Any, Sequence
 
 import nbformat
 
-__all__ = ["BEGIN", "END", "make_exercise", "execute", "main"]
+__all__ = ["BEGIN", "END", "compare_check_outputs", "make_exercise", "execute", "main"]
 
 BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 _HEADING = re.compile(r"^#+\s*Exercise\s+(\d+\.\d+)", re.MULTILINE)
 _TAG = "raises-exception"
+_COMPARED = "nbval-check-output"
+_CHECK_CALL = re.compile(r"^check\(", re.MULTILINE)
 
 
 def _replace_regions(source: str, exercise: str, markdown: bool, where: str) -> tuple[str, bool]:
@@ -59,6 +66,15 @@ def _replace_regions(source: str, exercise: str, markdown: bool, where: str) -> 
     if inside:
         raise ValueError(f"{where}: {BEGIN} without {END}")
     return "\n".join(out), top_level
+
+
+def compare_check_outputs(notebook: Any) -> Any:
+    """Tag every cell that calls ``check(...)`` with ``nbval-check-output`` (in place; returns it)."""
+    for cell in notebook.cells:
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and _CHECK_CALL.search(cell.source) and _COMPARED not in tags:
+            cell.metadata["tags"] = [*tags, _COMPARED]
+    return notebook
 
 
 def make_exercise(solution: Any) -> Any:
@@ -115,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=60, help="seconds per cell (default 60)")
     args = parser.parse_args(argv)
     for path in args.solutions:
-        solution = nbformat.read(path, as_version=4)
+        solution = compare_check_outputs(nbformat.read(path, as_version=4))
         exercise = make_exercise(solution)
         target = _exercise_path(path, args.exercises_dir)
         target.parent.mkdir(parents=True, exist_ok=True)
