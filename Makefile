@@ -16,6 +16,9 @@ SITE_SOURCES := _config.yml _toc.yml $(wildcard references.bib _static/* _ext/*.
   -o -name '*.png' -o -name '*.svg' \) -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 BUILD_SITE = $(BIN)/jupyter-book build . -W -n --keep-going --all && touch $(SITE_STAMP)
 CHROMIUM ?= /usr/bin/chromium
+# The printed book and the lecture slides, both also copied into the site, which links them.
+PDF := _build/pdf/rnn-course.pdf
+SLIDES := _build/slides
 
 # One BLAS thread: steady timings on small machines, and the same sums from run to run on one
 # machine (other machines round differently: see `make test-portable`).
@@ -31,7 +34,7 @@ NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanit
 NOTEBOOK_TESTS = $(BIN)/python -m pytest -q -n 2 --dist loadfile $(NBVAL) $(NOTEBOOK_DIRS)
 SEEDS ?= 2 3 4
 
-.PHONY: help book test test-portable reseed models site-check exercises outputs lab serve clean
+.PHONY: help book pdf slides test test-portable reseed models site-check exercises outputs lab serve clean
 
 help:  ## List the commands.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -58,8 +61,19 @@ $(CHROMIUM):
 	@echo "Chromium not found at $@: installing Debian's chromium package (needs root)"
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-site-check: $(SITE_STAMP) $(ASSETS) $(CHROMIUM)  ## Open every page of the site in headless Chromium and check it (builds it if stale).
+pdf: $(SITE_STAMP) $(ASSETS) $(CHROMIUM)  ## The whole book as one PDF, _build/pdf/rnn-course.pdf (printed by Chromium), also put in the site.
+	$(BIN)/jupyter-book build . --builder singlehtml -W -n --keep-going
+	CHROMIUM=$(CHROMIUM) node site/print_pdf.mjs _build/singlehtml $(PDF)
+	$(BIN)/python site/check_pdf.py $(PDF)
+	cp $(PDF) _build/html/rnn-course.pdf
+
+slides: $(READY) $(ASSETS)  ## One reveal.js deck per chapter in _build/slides/ (from book/slides/), also put in the site.
+	$(BIN)/python site/slides.py $(SLIDES)
+	@if [ -d _build/html ]; then rm -rf _build/html/slides && cp -r $(SLIDES) _build/html/slides; fi
+
+site-check: $(SITE_STAMP) $(ASSETS) $(CHROMIUM) pdf slides  ## Open every page and slide deck of the site in headless Chromium and check it (builds what is stale).
 	CHROMIUM=$(CHROMIUM) node tests/site/check_site.mjs _build/html _build/site-check
+	CHROMIUM=$(CHROMIUM) node tests/site/check_slides.mjs _build/html/slides _build/site-check/slides
 
 test: $(READY)  ## Run every test: the package's tests, then every notebook (its claims, and the outputs that are the same on every machine).
 	$(BIN)/python -m pytest -q tests

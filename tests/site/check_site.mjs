@@ -39,8 +39,9 @@ const VIEWS = {
   dark: { viewport: { width: 1280, height: 800 }, colorScheme: 'dark' },
 };
 
-// Folders of the built site that hold assets, not pages.
-const ASSET_FOLDERS = new Set(['_static', '_sources', '_images', '_downloads', '_panels_static']);
+// Folders of the built site that hold assets, not pages, and the lecture slides, which
+// tests/site/check_slides.mjs checks as decks.
+const ASSET_FOLDERS = new Set(['_static', '_sources', '_images', '_downloads', '_panels_static', 'slides']);
 
 async function htmlPages(root, folder = '') {
   const pages = [];
