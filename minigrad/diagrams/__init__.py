@@ -1,0 +1,9 @@
+"""Architecture diagrams in the book's one visual language (temporary header)."""
+
+from minigrad.diagrams.language import ROLES, Scene
+from minigrad.diagrams.patterns import (
+    bidirectional_rnn, encoder_decoder, io_shapes, language_model, parameter_sharing, stacked_rnn,
+    teacher_forcing, unrolled_rnn,
+)
+from minigrad.diagrams.render import Diagram, row
+from minigrad.diagrams.gradients import gradient_flow, jacobian_chain, truncated_bptt
