@@ -7,3 +7,5 @@ from minigrad.diagrams.patterns import (
 )
 from minigrad.diagrams.render import Diagram, row
 from minigrad.diagrams.gradients import gradient_flow, jacobian_chain, truncated_bptt
+from minigrad.diagrams.cells import cell_state_path, gru_cell, lstm_cell
+from minigrad.diagrams.arrays import batch_layout, fused_gates

@@ -53,7 +53,7 @@ ROLES: dict[str, Role] = {
     "forward": Role(edge="#3d3d3d", fill="#ffffff"),
     "gradient": Role(edge="#d55e00", fill="#fbe0cc"),
     "neutral": Role(edge="#8a8a8a", fill="#f4f4f4"),
-    "delay": Role(edge="#1a1a1a", fill="#1a1a1a"),
+    "mark": Role(edge="#1a1a1a", fill="#1a1a1a"),  # junction dots and the delay square
 }
 TEXT_COLOUR = "#1a1a1a"
 MUTED_COLOUR = "#6b6b6b"
@@ -147,6 +147,8 @@ class Arrow:
         width: the line width in points; the role's default when ``None``.
         fontsize: of the label, in points.
         label_gap: the distance from the line to the label, in inches.
+        bridge: the background colour to outline the line with, so that where it crosses an
+            earlier line, that line seems to pass under it; ``None`` for no outline.
     """
 
     key: str
@@ -162,6 +164,7 @@ class Arrow:
     width: float | None = None
     fontsize: float = LABEL_FONT
     label_gap: float = LABEL_GAP
+    bridge: str | None = None
 
     def moved(self, dx: float, dy: float) -> Arrow:
         return replace(self, points=tuple((x + dx, y + dy) for x, y in self.points))
@@ -270,9 +273,13 @@ class Scene:
         """An operation circle: ``⊙``, ``+``, ``1−``, ``tanh`` applied element-wise."""
         return self._add(Shape(key, "circle", x, y, 2 * radius, 2 * radius, text, "op", fontsize, emphasis))
 
+    def dot(self, key: str, x: float, y: float) -> Shape:
+        """A junction: a small black dot where a line splits in two."""
+        return self._add(Shape(key, "circle", x, y, 0.07, 0.07, "", "mark", STATE_FONT))
+
     def delay(self, key: str, x: float, y: float, size: float = 0.13) -> Shape:
         """The one-step delay of a folded recurrence: a small black square on its loop."""
-        return self._add(Shape(key, "box", x, y, size, size, "", "delay", STATE_FONT))
+        return self._add(Shape(key, "box", x, y, size, size, "", "mark", STATE_FONT))
 
     # --- arrows -------------------------------------------------------------------------------
     def arrow(self, source: str | Point, target: str | Point, label: str = "", *,
@@ -280,7 +287,8 @@ class Scene:
               key: str | None = None, role: str = "forward", label_at: float = 0.5,
               label_side: str = "left", head: bool = True, emphasis: str = "normal",
               dashed: bool = False, width: float | None = None, gap: float = 0.0,
-              offset: float = 0.0, label_gap: float = LABEL_GAP, fontsize: float = LABEL_FONT) -> Arrow:
+              offset: float = 0.0, label_gap: float = LABEL_GAP, fontsize: float = LABEL_FONT,
+              bridge: str | None = None) -> Arrow:
         """An arrow from ``source`` to ``target``, each a shape's key or a point.
 
         The path is straight, or a polyline through ``via``, or a quadratic curve bowed sideways
@@ -314,7 +322,7 @@ class Scene:
         points = _clip(points, curve, self._shape(source), self._shape(target), gap)
         name = key or f"{_name(source)}->{_name(target)}"
         arrow = Arrow(name, points, curve, role, label, label_at, label_side, head, emphasis,
-                      dashed, width, fontsize, label_gap)
+                      dashed, width, fontsize, label_gap, bridge)
         self.arrows.append(arrow)
         return arrow
 

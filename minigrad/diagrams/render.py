@@ -285,8 +285,10 @@ def _draw_arrow(ax, arrow: Arrow) -> list[Any]:
     patch = FancyArrowPatch(
         path=MplPath(arrow.points, codes), arrowstyle=head, mutation_scale=10 + 1.5 * width,
         color=colour, linewidth=width, linestyle=(0, (4, 2.5)) if arrow.dashed else "-",
-        alpha=_alpha(arrow.emphasis), zorder=2, joinstyle="round", capstyle="butt",
+        alpha=_alpha(arrow.emphasis), zorder=2.2 if arrow.bridge else 2, joinstyle="round", capstyle="butt",
     )
+    if arrow.bridge:  # a gap in the lines this one crosses
+        patch.set_path_effects([effects.withStroke(linewidth=width + 5, foreground=arrow.bridge), effects.Normal()])
     ax.add_patch(patch)
     drawn = [patch]
     if arrow.label:
