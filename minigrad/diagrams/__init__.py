@@ -9,3 +9,5 @@ from minigrad.diagrams.render import Diagram, row
 from minigrad.diagrams.gradients import gradient_flow, jacobian_chain, truncated_bptt
 from minigrad.diagrams.cells import cell_state_path, gru_cell, lstm_cell
 from minigrad.diagrams.arrays import batch_layout, fused_gates
+from minigrad.diagrams.trees import beam_search_tree, tree_lstm_node, tree_network
+from minigrad.diagrams.pixels import diagonal_skew, raster_order, receptive_field
