@@ -11,3 +11,4 @@ from minigrad.diagrams.cells import cell_state_path, gru_cell, lstm_cell
 from minigrad.diagrams.arrays import batch_layout, fused_gates
 from minigrad.diagrams.trees import beam_search_tree, tree_lstm_node, tree_network
 from minigrad.diagrams.pixels import diagonal_skew, raster_order, receptive_field
+from minigrad.diagrams.animation import Animation, gradient_animation

@@ -175,8 +175,15 @@ def _check_panels(diagrams: Sequence[Diagram], titles: Sequence[str] | None, who
 
 
 # --- drawing --------------------------------------------------------------------------------------
-def _draw(scene: Scene) -> tuple[Figure, dict[int, list[Any]]]:
+def _draw(scene: Scene, frames: Sequence[Scene] = (), frame_id: str = "frame"
+          ) -> tuple[Figure, dict[int, list[Any]]]:
     """Draw ``scene`` on a new Figure sized to it.
+
+    Args:
+        scene: what to draw.
+        frames: scenes drawn on top, for an animation: the artists of ``frames[k]`` get the SVG
+            ids ``"<frame_id>-<k>-<n>"``, so that a player can show or hide each frame.
+        frame_id: the prefix of those ids.
 
     Returns:
         The Figure, and for tests the artists of each scene item (keyed by ``id(item)``).
@@ -189,6 +196,36 @@ def _draw(scene: Scene) -> tuple[Figure, dict[int, list[Any]]]:
     ax = figure.add_axes((0, 0, 1, 1))
     ax.set_axis_off()
     artists: dict[int, list[Any]] = {}
+    for k, part in enumerate((scene, *frames)):
+        drawn = _draw_items(ax, part)
+        if k:
+            for n, artist in enumerate(a for items in drawn.values() for a in items):
+                artist.set_gid(f"{frame_id}-{k - 1}-{n}")
+        artists.update(drawn)
+
+    # Size the figure to everything drawn, texts included: one data unit stays one inch.
+    corners = [part.bounds() for part in (scene, *frames)]
+    x0, y0 = min(c[0] for c in corners), min(c[1] for c in corners)
+    x1, y1 = max(c[2] for c in corners), max(c[3] for c in corners)
+    figure.set_size_inches(max(x1 - x0, 0.1) + 2 * MARGIN, max(y1 - y0, 0.1) + 2 * MARGIN)
+    ax.set_xlim(x0 - MARGIN, x1 + MARGIN)
+    ax.set_ylim(y0 - MARGIN, y1 + MARGIN)
+    renderer = figure.canvas.get_renderer()
+    to_data = ax.transData.inverted()
+    for items in artists.values():
+        for artist in items:
+            if artist.get_label() == "text":
+                (ex0, ey0), (ex1, ey1) = to_data.transform(artist.get_window_extent(renderer).get_points())
+                x0, y0, x1, y1 = min(x0, ex0), min(y0, ey0), max(x1, ex1), max(y1, ey1)
+    figure.set_size_inches(x1 - x0 + 2 * MARGIN, y1 - y0 + 2 * MARGIN)
+    ax.set_xlim(x0 - MARGIN, x1 + MARGIN)
+    ax.set_ylim(y0 - MARGIN, y1 + MARGIN)
+    return figure, artists
+
+
+def _draw_items(ax, scene: Scene) -> dict[int, list[Any]]:
+    """Add the artists of every item of ``scene`` to ``ax``: regions, arrows, shapes, texts."""
+    artists: dict[int, list[Any]] = {}
     for region in sorted(scene.regions, key=lambda r: r.layer):
         artists[id(region)] = [_draw_region(ax, region)]
     for arrow in scene.arrows:
@@ -197,23 +234,7 @@ def _draw(scene: Scene) -> tuple[Figure, dict[int, list[Any]]]:
         artists[id(shape)] = _draw_shape(ax, shape)
     for text in scene.texts:
         artists[id(text)] = [_draw_text(ax, text)]
-
-    # Size the figure to everything drawn, texts included: one data unit stays one inch.
-    x0, y0, x1, y1 = scene.bounds()
-    figure.set_size_inches(max(x1 - x0, 0.1) + 2 * MARGIN, max(y1 - y0, 0.1) + 2 * MARGIN)
-    ax.set_xlim(x0 - MARGIN, x1 + MARGIN)
-    ax.set_ylim(y0 - MARGIN, y1 + MARGIN)
-    renderer = figure.canvas.get_renderer()
-    to_data = ax.transData.inverted()
-    for items in artists.values():
-        for artist in items:
-            if artist.get_visible() and hasattr(artist, "get_window_extent") and artist.get_label() == "text":
-                (ex0, ey0), (ex1, ey1) = to_data.transform(artist.get_window_extent(renderer).get_points())
-                x0, y0, x1, y1 = min(x0, ex0), min(y0, ey0), max(x1, ex1), max(y1, ey1)
-    figure.set_size_inches(x1 - x0 + 2 * MARGIN, y1 - y0 + 2 * MARGIN)
-    ax.set_xlim(x0 - MARGIN, x1 + MARGIN)
-    ax.set_ylim(y0 - MARGIN, y1 + MARGIN)
-    return figure, artists
+    return artists
 
 
 def _alpha(emphasis: str) -> float:
