@@ -4,7 +4,7 @@
 Everything here needs only numpy at import time.
 """
 
-from minigrad import viz  # draws graphs; imports matplotlib only when called
+from minigrad import diagrams, viz  # draw networks and graphs; import matplotlib only when called
 from minigrad import functional
 from minigrad.autograd import detect_anomaly, no_grad
 from minigrad.gradcheck import gradcheck
@@ -18,6 +18,7 @@ __all__ = [
     "Value",
     "cat",
     "detect_anomaly",
+    "diagrams",
     "experiments",
     "functional",
     "gradcheck",

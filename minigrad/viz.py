@@ -25,7 +25,7 @@ from minigrad.scalar import Value
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes
 
-__all__ = ["compare_spreads", "draw_graph", "draw_tree", "graph_layers", "plot_spread"]
+__all__ = ["compare_spreads", "crisp_inline_figures", "draw_graph", "draw_tree", "graph_layers", "plot_spread"]
 
 # Geometry in data units; one data unit is drawn as INCH_PER_UNIT inches when draw_graph makes
 # its own figure, so that the fixed font sizes fit inside the boxes.
@@ -378,3 +378,34 @@ def _check_spreads(spreads: Sequence[Spread], who: str) -> None:
     for s in spreads:
         if not isinstance(s, Spread):
             raise TypeError(f"{who} needs minigrad.experiments.Spread values, got {type(s).__name__}")
+
+
+INLINE_FORMAT = "retina"  # PNG at twice the resolution, shown at its usual size
+
+
+def crisp_inline_figures(figure: Any = None) -> None:
+    """Show a notebook's matplotlib figures at twice the resolution, at their usual size.
+
+    The book's ``book/matplotlibrc`` names this function in matplotlib's ``figure.hooks``, so
+    matplotlib calls it with every figure a chapter makes with ``pyplot`` (the kernel runs in
+    ``book/``, where matplotlib reads that file). Inside an IPython kernel with the inline
+    backend it switches the inline output to ``"retina"``: a PNG with twice the pixels, stored
+    with its display size, which the site shows at the same size as before, sharp on a
+    high-density screen. Anywhere else (a script, a test, another backend) it does nothing. No
+    chapter needs to change for it.
+
+    Args:
+        figure: the new figure (matplotlib passes it; unused).
+    """
+    del figure
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is there wherever a notebook runs
+        return
+    import matplotlib
+
+    if get_ipython() is None or "inline" not in matplotlib.get_backend():
+        return
+    from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+    set_matplotlib_formats(INLINE_FORMAT)

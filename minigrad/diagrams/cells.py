@@ -97,7 +97,7 @@ def lstm_cell(*, weights: bool = True) -> Diagram:
 
 
 def gru_cell(*, reset: bool = True, weights: bool = True) -> Diagram:
-    """The GRU cell in the book's notation (chapter 9).
+    r"""The GRU cell in the book's notation (chapter 9).
 
     The state :math:`h^{(t-1)}` runs along the top. The update gate :math:`u^{(t)}` mixes it with
     the candidate :math:`\tilde h^{(t)}`,
@@ -180,7 +180,7 @@ def gru_cell(*, reset: bool = True, weights: bool = True) -> Diagram:
 
 
 def cell_state_path(steps: int = 3, *, gradient: bool = True) -> Diagram:
-    """The LSTM's cell state through time: the constant error carousel (chapter 10).
+    r"""The LSTM's cell state through time: the constant error carousel (chapter 10).
 
     Each step is drawn as a compact cell: one block stands for the four gates, read from
     :math:`h^{(t-1)}` and :math:`x^{(t)}`, and the cell state runs along the top through a
@@ -210,7 +210,7 @@ def cell_state_path(steps: int = 3, *, gradient: bool = True) -> Diagram:
         _cell_body(scene, x - 0.72, 0.0, x + 0.72, 1.75)
         scene.op(f"forget{k}", x - 0.3, top, r"$\odot$")
         scene.op(f"add{k}", x + 0.3, top, "$+$")
-        scene.gate(f"gates{k}", x, low, "$f\;i\;g\;o$", size=(0.72, 0.3))
+        scene.gate(f"gates{k}", x, low, r"$f\;i\;g\;o$", size=(0.72, 0.3))
         scene.state(f"x{k}", x, -0.55, _label("x", str(k)), "input")
         scene.arrow(f"x{k}", f"gates{k}")
         scene.arrow(previous_c, f"forget{k}", emphasis="strong", key=f"c{k - 1}->forget{k}")

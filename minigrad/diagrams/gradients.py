@@ -42,7 +42,7 @@ def gradient_flow(steps: int = 3, *, focus: int | None = None) -> Diagram:
     _check_steps(focus, 1, steps - 1, "focus")
     times = _times(steps, "relative")
     scene = Scene()
-    step, half = 1.95, 0.45
+    step, half = 2.0, 0.5
     small = (0.55, STATE_SIZE[1])
     y_h = ROW
     for i in range(1, steps + 1):

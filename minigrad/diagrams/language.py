@@ -149,6 +149,7 @@ class Arrow:
         label_gap: the distance from the line to the label, in inches.
         bridge: the background colour to outline the line with, so that where it crosses an
             earlier line, that line seems to pass under it; ``None`` for no outline.
+        source, target: the keys of the shapes the arrow leaves and enters, if any.
     """
 
     key: str
@@ -165,6 +166,8 @@ class Arrow:
     fontsize: float = LABEL_FONT
     label_gap: float = LABEL_GAP
     bridge: str | None = None
+    source: str | None = None
+    target: str | None = None
 
     def moved(self, dx: float, dy: float) -> Arrow:
         return replace(self, points=tuple((x + dx, y + dy) for x, y in self.points))
@@ -322,7 +325,8 @@ class Scene:
         points = _clip(points, curve, self._shape(source), self._shape(target), gap)
         name = key or f"{_name(source)}->{_name(target)}"
         arrow = Arrow(name, points, curve, role, label, label_at, label_side, head, emphasis,
-                      dashed, width, fontsize, label_gap, bridge)
+                      dashed, width, fontsize, label_gap, bridge,
+                      source if isinstance(source, str) else None, target if isinstance(target, str) else None)
         self.arrows.append(arrow)
         return arrow
 
@@ -387,7 +391,9 @@ class Scene:
         """Copy ``other`` into this scene, moved by ``(dx, dy)``, its keys prefixed by ``prefix``."""
         for shape in other.shapes.values():
             self._add(replace(shape.moved(dx, dy), key=prefix + shape.key))
-        self.arrows += [replace(a.moved(dx, dy), key=prefix + a.key) for a in other.arrows]
+        self.arrows += [replace(a.moved(dx, dy), key=prefix + a.key,
+                                source=a.source and prefix + a.source, target=a.target and prefix + a.target)
+                        for a in other.arrows]
         self.regions += [r.moved(dx, dy) for r in other.regions]
         self.texts += [t.moved(dx, dy) for t in other.texts]
 
@@ -456,15 +462,21 @@ def _clip(points: tuple[Point, ...], curve: str | None, source: Shape | None, ta
         return tuple(pts)
     pts = list(points)
     if source is not None and source.contains(pts[0]):
-        a, b = pts[0], pts[1]
-        if source.contains(b):
-            raise ValueError(f"the arrow from {source.key!r} does not leave it before its next point")
+        first = 0  # the last point of the leading run of points inside the source
+        while first + 1 < len(pts) and source.contains(pts[first + 1]):
+            first += 1
+        if first == len(pts) - 1:
+            raise ValueError(f"the arrow from {source.key!r} does not leave it")
+        a, b = pts[first], pts[first + 1]
         s = _exit_parameter(lambda t: source.contains((a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))), 0.0, 1.0)
-        pts[0] = (a[0] + s * (b[0] - a[0]), a[1] + s * (b[1] - a[1]))
+        pts = [(a[0] + s * (b[0] - a[0]), a[1] + s * (b[1] - a[1]))] + pts[first + 1:]
     if target is not None and target.contains(pts[-1]):
-        a, b = pts[-1], pts[-2]
+        last = len(pts) - 1  # the first point of the trailing run of points inside the target
+        while last - 1 > 0 and target.contains(pts[last - 1]):
+            last -= 1
+        a, b = pts[last], pts[last - 1]
         s = _exit_parameter(lambda t: target.contains((a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1]))), 0.0, 1.0)
-        pts[-1] = (a[0] + s * (b[0] - a[0]), a[1] + s * (b[1] - a[1]))
+        pts = pts[:last] + [(a[0] + s * (b[0] - a[0]), a[1] + s * (b[1] - a[1]))]
     if gap:
         (ax, ay), (bx, by) = pts[-2], pts[-1]
         ux, uy = _unit((bx - ax, by - ay))

@@ -87,8 +87,8 @@ class Diagram:
 
     def size(self) -> tuple[float, float]:
         """Width and height in inches, as drawn."""
-        figure = self.figure()
-        return tuple(figure.get_size_inches())
+        width, height = self.figure().get_size_inches()
+        return float(width), float(height)
 
     def _save(self, fmt: str, dpi: float = 72) -> bytes:
         from matplotlib import style
