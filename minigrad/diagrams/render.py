@@ -317,7 +317,6 @@ def _draw_arrow(ax, arrow: Arrow) -> list[Any]:
         drawn.append(ax.text(
             x, y, arrow.label, ha=ha, va=va, fontsize=arrow.fontsize, zorder=5, label="text",
             color=colour if arrow.role == "gradient" else TEXT_COLOUR, alpha=_alpha(arrow.emphasis),
-            path_effects=[effects.withStroke(linewidth=3, foreground="white")],
         ))
     return drawn
 

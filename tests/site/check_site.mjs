@@ -7,11 +7,16 @@
 // cell output shows a traceback or a stderr stream; the console has no error; local links point
 // to files that exist; the phone layout does not scroll sideways. Notebook pages must offer copy,
 // download (.ipynb) and launch (Binder, Colab) buttons, and in dark mode figures keep a white
-// background. The search page must find SEARCH_TERM. Screenshots go to OUT/{desktop,phone,dark}/
+// background. Every architecture diagram (a figure of class "diagram", placed with
+// {glue:figure} ... :figclass: diagram) must have rendered with a non-zero size, carry a name,
+// a caption and alt text, and sit on white in dark mode; an animated one must step through its
+// frames when its buttons are pressed. The search page must find SEARCH_TERM. Screenshots go to
+// OUT/{desktop,phone,dark}/, each diagram's own screenshot to OUT/diagrams/{desktop,phone,dark}/,
 // and a one-line-per-page summary to OUT/summary.txt.
 //
 // Usage: node tests/site/check_site.mjs [SITE=_build/html] [OUT=_build/site-check]
-// Environment: CHROMIUM (default /usr/bin/chromium), SEARCH_TERM (default "unfolding").
+// Environment: CHROMIUM (default /usr/bin/chromium), SEARCH_TERM (default "unfolding"),
+// REQUIRE_DIAGRAMS=1 to fail every chapter page (NN_*.html) that shows no diagram.
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -22,6 +27,8 @@ const SITE = path.resolve(process.argv[2] ?? '_build/html');
 const OUT = path.resolve(process.argv[3] ?? '_build/site-check');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const SEARCH_TERM = process.env.SEARCH_TERM || 'unfolding';
+const REQUIRE_DIAGRAMS = process.env.REQUIRE_DIAGRAMS === '1';
+const CHAPTER_PAGE = /(^|\/)\d\d_[^/]*\.html$/;
 const TIMEOUT_MS = 60_000;
 
 // Chromium as this machine runs it: no sandbox (root in CI), no GPU, and none of the background
@@ -116,7 +123,41 @@ function inspectPage({ view }) {
     sideways: view === 'phone'
       ? document.documentElement.scrollWidth - window.innerWidth : 0,
     figureBackgrounds: figures.map((img) => getComputedStyle(img).backgroundColor),
+    diagrams: [...document.querySelectorAll('figure.diagram')].map((figure) => {
+      const img = figure.querySelector('img');
+      const svg = figure.querySelector('svg');
+      const drawing = img ?? svg;
+      const box = drawing ? drawing.getBoundingClientRect() : { width: 0, height: 0 };
+      return {
+        id: figure.id,
+        kind: img ? 'image' : (svg ? 'animation' : 'nothing'),
+        loaded: img ? img.complete && img.naturalWidth > 0 : Boolean(svg),
+        width: box.width,
+        height: box.height,
+        alt: (img ? img.getAttribute('alt') : svg?.getAttribute('aria-label')) ?? '',
+        src: img?.getAttribute('src') ?? '',
+        caption: figure.querySelector('figcaption')?.textContent.trim() ?? '',
+        background: drawing ? getComputedStyle(drawing).backgroundColor : '',
+      };
+    }),
   };
+}
+
+/** Press an animation's buttons: First shows frame 1 only, Next adds frame 2. */
+function stepAnimations() {
+  const read = (root) => root.querySelector('.diagram-animation-count')?.textContent ?? '';
+  return [...document.querySelectorAll('figure.diagram .diagram-animation')].map((root) => {
+    const frames = Number(root.querySelector('input[type=range]')?.max ?? -1) + 1;
+    const lastFrame = [...root.querySelectorAll(`[id^="${root.id}-frame-${frames - 1}-"]`)];
+    root.querySelector('button[data-step="first"]')?.click();
+    const first = read(root);
+    const lastHidden = lastFrame.length > 0 && lastFrame.every((e) => getComputedStyle(e).display === 'none');
+    root.querySelector('button[data-step="next"]')?.click();
+    const next = read(root);
+    root.querySelector('input[type=range]').value = String(frames - 1);
+    root.querySelector('input[type=range]').dispatchEvent(new Event('input'));
+    return { id: root.id, frames, first, next, lastHidden };
+  });
 }
 
 /** Every image on the page loaded in full, lazy ones included. */
@@ -176,12 +217,26 @@ async function visit(browser, server, page, view) {
     const firstPaint = await tab.evaluate(() =>
       performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
     const shown = await tab.evaluate(inspectPage, { view });
+    const animations = view === 'desktop' ? await tab.evaluate(stepAnimations) : [];
     const bytesAfter = server.bytesSent();
     const bytes = { raw: bytesAfter.raw - bytesBefore.raw, gzip: bytesAfter.gzip - bytesBefore.gzip };
 
     const shot = path.join(OUT, view, page.replace(/\.html$/, '.png'));
     await mkdir(path.dirname(shot), { recursive: true });
     await tab.screenshot({ path: shot, fullPage: true });
+    for (const [i, diagram] of shown.diagrams.entries()) {
+      const name = `${page.replace(/\.html$/, '')}--${diagram.id || `figure-${i + 1}`}.png`;
+      const figure = tab.locator('figure.diagram').nth(i);
+      await figure.scrollIntoViewIfNeeded();
+      await figure.screenshot({ path: path.join(OUT, 'diagrams', view, name) }).catch((error) => {
+        problems.push(`no screenshot of diagram ${diagram.id}: ${error.message.split('\n')[0]}`);
+      });
+    }
+    for (const a of animations) {
+      if (a.first !== `step 1 of ${a.frames}` || a.next !== `step 2 of ${a.frames}` || !a.lastHidden) {
+        problems.push(`animation ${a.id} does not step through its frames (First: "${a.first}", Next: "${a.next}")`);
+      }
+    }
     return { problems, shown, bytes, firstPaint };
   } catch (error) {
     problems.push(`did not finish loading: ${error.message.split('\n')[0]}`);
@@ -207,6 +262,21 @@ async function pageProblems(page, view, shown, contentPages) {
     if (!await exists(path.join(SITE, file))) problems.push(`broken link: ${file}`);
   }
   if (shown.sideways > 1) problems.push(`scrolls sideways by ${shown.sideways}px at phone width`);
+  for (const d of shown.diagrams) {
+    const which = `diagram ${d.id || '(no name)'}`;
+    if (!d.id) problems.push('a diagram has no :name: to refer to it by');
+    if (!d.loaded || d.width < 1 || d.height < 1) {
+      problems.push(`${which} did not render (${d.kind}, ${d.width.toFixed(0)} x ${d.height.toFixed(0)} px)`);
+    }
+    if (!d.alt.trim() || d.alt === d.src) problems.push(`${which} has no alt text`);
+    if (!d.caption) problems.push(`${which} has no caption`);
+    if (view === 'dark' && d.background !== 'rgb(255, 255, 255)') {
+      problems.push(`${which} on ${d.background} in dark mode, not white`);
+    }
+  }
+  if (REQUIRE_DIAGRAMS && CHAPTER_PAGE.test(page) && shown.diagrams.length === 0) {
+    problems.push('a chapter page without an architecture diagram');
+  }
   if (view === 'dark') {
     if (shown.theme !== 'dark') problems.push(`dark mode not applied (theme "${shown.theme}")`);
     for (const background of shown.figureBackgrounds) {
@@ -307,7 +377,8 @@ async function main() {
       if (heaviest === null || bytes.raw > heaviest.bytes.raw) heaviest = { page, bytes, firstPaint };
       const facts = shown === null ? 'did not load' : `${weight(bytes)}, `
         + `first render ${firstPaint.toFixed(0).padStart(4)} ms, `
-        + `${shown.math} math, ${shown.images} images, ${shown.codeCells} code cells`;
+        + `${shown.math} math, ${shown.images} images, ${shown.diagrams.length} diagrams, `
+        + `${shown.codeCells} code cells`;
       report(`${problems.length ? 'FAIL' : 'ok  '} ${page.padEnd(44)} ${facts}`);
       for (const p of problems) {
         report(`       ${p}`);
@@ -337,7 +408,8 @@ async function main() {
     report(`heaviest page: ${heaviest.page}, ${weight(heaviest.bytes).trim()}, `
       + `first render ${heaviest.firstPaint.toFixed(0)} ms (median of 5 cold loads from 127.0.0.1)`);
   }
-  report(`screenshots: ${path.relative(process.cwd(), OUT)}/{desktop,phone,dark}/`);
+  report(`screenshots: ${path.relative(process.cwd(), OUT)}/{desktop,phone,dark}/, `
+    + `diagrams: ${path.relative(process.cwd(), OUT)}/diagrams/{desktop,phone,dark}/`);
   report(failures.length ? `site-check: ${failures.length} problems` : 'site-check: all pages pass');
   await writeFile(path.join(OUT, 'summary.txt'), lines.join('\n') + '\n');
   if (failures.length) {
