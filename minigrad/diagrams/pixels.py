@@ -204,7 +204,8 @@ def diagonal_skew(size: int = 4, *, pixel: tuple[int, int] | None = (2, 1)) -> D
 
     Args:
         size: pixels per side, 2 to 6.
-        pixel: ``(row, column)`` whose two dependencies are drawn with arrows, or ``None``.
+        pixel: ``(row, column)`` of a state to outline (orange) with the two it reads (green), or
+            ``None``.
 
     Returns:
         The image and its skewed map, side by side.
@@ -233,23 +234,21 @@ def diagonal_skew(size: int = 4, *, pixel: tuple[int, int] | None = (2, 1)) -> D
                 va="top", colour=MUTED_COLOUR)
     image.text(size * PIXEL / 2, -size * PIXEL - 0.1, "rows $r$, columns $j$", fontsize=NOTE_FONT, va="top",
                colour=MUTED_COLOUR)
-    if pixel is not None:
+    if pixel is not None:  # one state and the two it reads, outlined in both panels
         r, c = pixel
-        for scene, shift in ((image, 0), (skewed, r)):
-            centre = ((c + shift) * PIXEL + PIXEL / 2, -r * PIXEL - PIXEL / 2)
-            if c > 0:
-                scene.arrow(((c - 1 + shift) * PIXEL + PIXEL / 2 + 0.08, centre[1]), (centre[0] - 0.1, centre[1]),
-                            key="left", width=1.6)
-            if r > 0:
-                above = ((c + shift - (shift > 0)) * PIXEL + PIXEL / 2, centre[1] + PIXEL)
-                scene.arrow((above[0] + (0.06 if shift else 0), above[1] - 0.08), (centre[0], centre[1] + 0.1),
-                            key="above", width=1.6)
+        for scene, skew in ((image, 0), (skewed, 1)):
+            for rr, cc, role in ((r, c - 1, PAST), (r - 1, c, PAST), (r, c, TARGET)):
+                if rr >= 0 and cc >= 0:
+                    _pixel(scene, rr, cc + skew * rr, "none", edge=role.edge, width=2.4, layer=3)
+        image.text(size * PIXEL / 2, -size * PIXEL - 0.34, f"state {r},{c} reads {r},{c - 1} and {r - 1},{c}"
+                   if r > 0 and c > 0 else "", fontsize=NOTE_FONT, va="top", colour=MUTED_COLOUR)
     panels = [Diagram(image, ""), Diagram(skewed, "")]
     titles = ["Image", f"Skewed: row $r$ shifted right by $r$"]
     alt = (f"A {size} by {size} image whose pixels are shaded by diagonal, r + j, and the same pixels after "
            "row r is shifted right by r places: each diagonal becomes one column, numbered by the step of the "
-           "sweep that computes it. Arrows show that a pixel's left and upper neighbours, which its state reads, "
-           "both sit in the previous column after the skew.")
+           "sweep that computes it."
+           + (" One state is outlined with the two states it reads, its left and upper neighbours; after the "
+              "skew both sit in the column just before it." if pixel is not None else ""))
     return _arrange(panels, titles, alt, gap=0.6)
 
 
