@@ -8,10 +8,8 @@ black dot a line that splits. Lines carry vectors from left to right and from bo
 
 from __future__ import annotations
 
-from minigrad.diagrams.language import (
-    GATE_SIZE, MUTED_COLOUR, NOTE_FONT, OP_FONT, STATE_SIZE, Scene,
-)
-from minigrad.diagrams.patterns import ROW, _check_steps, _label, _legend
+from minigrad.diagrams.language import NOTE_FONT, OP_FONT, STATE_SIZE, Scene
+from minigrad.diagrams.patterns import _check_steps, _label, _legend
 from minigrad.diagrams.render import Diagram
 
 __all__ = ["cell_state_path", "gru_cell", "lstm_cell"]

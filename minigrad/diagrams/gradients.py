@@ -68,12 +68,10 @@ def gradient_flow(steps: int = 3, *, focus: int | None = None) -> Diagram:
                     role="gradient", offset=BESIDE, emphasis="strong" if at_focus else "normal")
         scene.arrow(f"h{i}", f"a{i}", role="gradient", offset=BESIDE)
         if i > 1:
-            previous = times[i - 1]
             scene.arrow(f"a{i}", f"h{i - 1}",
                         r"$W^{\top} \nabla_{a^{(%s)}} L$" % t if i - 1 == focus else "",
                         role="gradient", offset=BESIDE, label_gap=0.32,
                         emphasis="strong" if i - 1 == focus else "normal")
-            del previous
     # the sequence goes on at both ends
     a1, hn = scene.shapes["a1"], scene.shapes[f"h{steps}"]
     scene.arrow((a1.left - 0.5, a1.y + BESIDE), (a1.left, a1.y + BESIDE), key="in")

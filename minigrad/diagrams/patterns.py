@@ -14,9 +14,7 @@ from __future__ import annotations
 
 from typing import Iterable, Mapping, Sequence
 
-from minigrad.diagrams.language import (
-    LABEL_FONT, MUTED_COLOUR, NOTE_FONT, STATE_SIZE, TITLE_FONT, Scene,
-)
+from minigrad.diagrams.language import LABEL_FONT, MUTED_COLOUR, NOTE_FONT, STATE_SIZE, Scene
 from minigrad.diagrams.render import Diagram, column, row
 
 __all__ = [
@@ -108,10 +106,9 @@ def unrolled_rnn(
         x0 = right + 1.35
 
     times = _times(steps, time)
-    first = 0 if time == "absolute" and pattern != "B" else 1
-    columns = {i: x0 + (i - first) * COLUMN for i in range(first, steps + 1)}
-    if time == "relative":
-        columns = {i: x0 + 0.55 + (i - 1) * COLUMN for i in range(1, steps + 1)}
+    first = 0 if time == "absolute" and pattern != "B" else 1  # column 0 is the initial state h^(0)
+    left = x0 + (0.55 if time == "relative" else 0.0)  # room for the arrow coming in from earlier steps
+    columns = {i: left + (i - first) * COLUMN for i in range(first, steps + 1)}
     last = steps
     for i, x in columns.items():
         t = times[i]
@@ -286,7 +283,7 @@ def _times(steps: int, time: str) -> dict[int, str]:
     out = {}
     for i in range(1, steps + 1):
         offset = i - centre
-        out[i] = "t" if offset == 0 else f"t{offset:+d}".replace("-", "-")
+        out[i] = "t" if offset == 0 else f"t{offset:+d}"
     return out
 
 

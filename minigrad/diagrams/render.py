@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from minigrad.diagrams.language import (
-    HIGHLIGHT_WIDTH, GRADIENT_WIDTH, LINE_WIDTH, MUTED_COLOUR, ROLES, TEXT_COLOUR, TITLE_FONT,
+    HIGHLIGHT_WIDTH, GRADIENT_WIDTH, LINE_WIDTH, ROLES, TEXT_COLOUR, TITLE_FONT,
     Arrow, Region, Scene, Shape, Text,
 )
 
