@@ -162,7 +162,7 @@ def gradient_animation(steps: int = 6, factors: Sequence[float] = (0.6, 1.5), *,
     measurements as ``norms``).
 
     Args:
-        steps: the length :math:`\\tau` of each chain, 2 to 8.
+        steps: the length :math:`\\tau` of each chain, 2 to 6.
         factors: one row per factor: the norm at :math:`h^{(t)}` is ``factor ** (tau - t)``.
         norms: instead of ``factors``, one row per entry, ``label -> norms``, the norm at
             :math:`h^{(\\tau)}, h^{(\\tau-1)}, \\dots, h^{(1)}` (``steps`` positive numbers).
@@ -175,7 +175,7 @@ def gradient_animation(steps: int = 6, factors: Sequence[float] = (0.6, 1.5), *,
         ValueError: a count out of range, a factor or norm that is not positive, or norms of
             the wrong length.
     """
-    _check_steps(steps, 2, 8)
+    _check_steps(steps, 2, 6)
     if norms is None:
         if not factors or any(not f > 0 for f in factors):
             raise ValueError(f"gradient_animation: factors must be positive numbers, got {tuple(factors)}")

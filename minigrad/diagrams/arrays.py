@@ -36,9 +36,9 @@ def batch_layout(steps: int = 5, batch: int = 4, features: int = 3, *, highlight
     column per feature. ``x[t]`` (highlighted) is what one step of the network reads.
 
     Args:
-        steps: time steps :math:`\\tau`, 2 to 8.
+        steps: time steps :math:`\\tau`, 2 to 6.
         batch: sequences :math:`B`, 1 to 6.
-        features: features :math:`D`, 1 to 6.
+        features: features :math:`D`, 1 to 4.
         highlight: the step drawn in colour, counted from 0 as in ``x[t]``.
 
     Returns:
@@ -47,9 +47,9 @@ def batch_layout(steps: int = 5, batch: int = 4, features: int = 3, *, highlight
     Raises:
         ValueError: a count out of range.
     """
-    _check_steps(steps, 2, 8)
+    _check_steps(steps, 2, 6)
     _check_steps(batch, 1, 6, "batch")
-    _check_steps(features, 1, 6, "features")
+    _check_steps(features, 1, 4, "features")
     _check_steps(highlight, 0, steps - 1, "highlight")
     scene = Scene()
     gap = 0.3

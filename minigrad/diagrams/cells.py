@@ -188,7 +188,7 @@ def cell_state_path(steps: int = 3, *, gradient: bool = True) -> Diagram:
     :math:`\partial c^{(t)} / \partial c^{(t-1)} = \operatorname{diag}(f^{(t)})`.
 
     Args:
-        steps: time steps, 1 to 4.
+        steps: time steps, 1 to 3.
         gradient: draw the gradient running back along the cell state.
 
     Returns:
@@ -197,7 +197,7 @@ def cell_state_path(steps: int = 3, *, gradient: bool = True) -> Diagram:
     Raises:
         ValueError: a step count out of range.
     """
-    _check_steps(steps, 1, 4)
+    _check_steps(steps, 1, 3)
     scene = Scene()
     step, top, low = 1.9, 1.35, 0.5
     scene.state("c0", -1.25, top, _label("c", "0"), "hidden")

@@ -26,7 +26,7 @@ def gradient_flow(steps: int = 3, *, focus: int | None = None) -> Diagram:
     :math:`\\nabla_{h^{(t)}} L = V^\\top \\nabla_{o^{(t)}} L + W^\\top \\nabla_{a^{(t+1)}} L`.
 
     Args:
-        steps: time steps drawn (labelled around :math:`t`), 2 to 4.
+        steps: time steps drawn (labelled around :math:`t`), 2 or 3.
         focus: the step, from 1 to ``steps - 1``, whose state is highlighted; the middle one
             (:math:`t`) when ``None``.
 
@@ -36,7 +36,7 @@ def gradient_flow(steps: int = 3, *, focus: int | None = None) -> Diagram:
     Raises:
         ValueError: a step count or focus out of range.
     """
-    _check_steps(steps, 2, 4)
+    _check_steps(steps, 2, 3)
     if focus is None:
         focus = (steps + 1) // 2
     _check_steps(focus, 1, steps - 1, "focus")
@@ -96,17 +96,21 @@ def truncated_bptt(steps: int = 6, chunk: int = 3) -> Diagram:
     so no gradient crosses it (the bars).
 
     Args:
-        steps: time steps, 2 to 12.
+        steps: time steps, 2 to 8 (fewer with short chunks, so that the figure fits the page).
         chunk: steps per chunk, 1 to ``steps``.
 
     Returns:
         The diagram.
 
     Raises:
-        ValueError: a count out of range.
+        ValueError: a count out of range, or a figure too wide for the page.
     """
-    _check_steps(steps, 2, 12)
+    _check_steps(steps, 2, 8)
     _check_steps(chunk, 1, steps, "chunk")
+    cuts = (steps - 1) // chunk
+    if 0.86 * (steps - 1) + 0.3 * cuts > 6.5:
+        raise ValueError(f"truncated_bptt: {steps} steps in chunks of {chunk} are too wide for the page; "
+                         "draw fewer steps or longer chunks")
     scene = Scene()
     step, small, cut = 0.86, (0.52, STATE_SIZE[1]), 0.3  # a cut widens the gap between two steps
     gradient = ROLES["gradient"].edge

@@ -56,7 +56,7 @@ def unrolled_rnn(
     hidden-to-hidden recurrence and one output, after the last step.
 
     Args:
-        steps: the number of time steps drawn, 1 to 8.
+        steps: the number of time steps drawn, 1 to 5 (1 to 3 with ``folded``).
         pattern: ``"A"``, ``"B"`` or ``"C"``.
         parts: which rows to draw, from ``("x", "h", "o", "L", "y")``; ``"h"`` is required.
         time: ``"absolute"`` numbers the steps 1 to ``steps`` and draws the initial state
@@ -77,7 +77,9 @@ def unrolled_rnn(
     Raises:
         ValueError: an unknown pattern, time, part or feedback, or a step count out of range.
     """
-    _check_steps(steps, 1, 8)
+    _check_steps(steps, 1, 5)
+    if folded and steps > 3:
+        raise ValueError(f"unrolled_rnn: with folded=True draw 1 to 3 steps (the page is not wider), got {steps}")
     if pattern not in PATTERNS:
         raise ValueError(f"unrolled_rnn: pattern must be one of {PATTERNS}, got {pattern!r}")
     if time not in TIMES:
@@ -155,12 +157,12 @@ def teacher_forcing(steps: int = 3) -> Diagram:
     :math:`o^{(t-1)}` is fed back instead.
 
     Args:
-        steps: time steps per panel, 2 to 4.
+        steps: time steps per panel, 2 or 3.
 
     Returns:
         The two-panel diagram.
     """
-    _check_steps(steps, 2, 4)
+    _check_steps(steps, 2, 3)
     train = unrolled_rnn(steps, "B", feedback="target")
     test = unrolled_rnn(steps, "B", parts=("x", "h", "o"), feedback="output")
     return row(train, test, titles=("Training: teacher forcing", "Test time: running free"), gap=0.7,
@@ -414,7 +416,7 @@ def encoder_decoder(source_steps: int = 3, target_steps: int = 3, *, context: st
 
     Args:
         source_steps: input steps, 1 to 5.
-        target_steps: output steps, 1 to 5.
+        target_steps: output steps, 1 to 5; at most 6 steps in all.
         context: ``"initial"``: the context is the decoder's initial state :math:`h^{(0)}`
             (Sutskever et al. 2014, and chapter 5's network); ``"every"``: it is also fed to
             every decoder step (Cho et al. 2014).
@@ -428,6 +430,9 @@ def encoder_decoder(source_steps: int = 3, target_steps: int = 3, *, context: st
     """
     _check_steps(source_steps, 1, 5, "source_steps")
     _check_steps(target_steps, 1, 5, "target_steps")
+    if source_steps + target_steps > 6:
+        raise ValueError("encoder_decoder: draw at most 6 steps in all (the page is not wider), "
+                         f"got {source_steps} + {target_steps}")
     if context not in CONTEXTS:
         raise ValueError(f"encoder_decoder: context must be one of {CONTEXTS}, got {context!r}")
     scene = Scene()
@@ -552,7 +557,7 @@ def bidirectional_rnn(steps: int = 4, *, parts: Sequence[str] = ("x", "h", "o"))
     output :math:`o^{(t)}` reads both (Goodfellow et al. Fig. 10.11).
 
     Args:
-        steps: time steps, 2 to 5.
+        steps: time steps, 2 to 4.
         parts: ``("x", "h", "o")``, optionally with ``"L"`` and ``"y"`` for the loss and target.
 
     Returns:
@@ -561,7 +566,7 @@ def bidirectional_rnn(steps: int = 4, *, parts: Sequence[str] = ("x", "h", "o"))
     Raises:
         ValueError: a step count out of range, or parts without ``x``, ``h`` and ``o``.
     """
-    _check_steps(steps, 2, 5)
+    _check_steps(steps, 2, 4)
     parts = tuple(parts)
     if not {"x", "h", "o"} <= set(parts) or not set(parts) <= set(PARTS):
         raise ValueError(f"bidirectional_rnn: parts must hold 'x', 'h', 'o' and may add 'L', 'y'; got {parts}")
@@ -658,8 +663,7 @@ def stacked_rnn(steps: int = 3, layers: int = 3, *, dropout: bool = True,
     return Diagram(scene, alt)
 
 
-def parameter_sharing(positions: int = 3, kernel: int = 3, *,
-                      tokens: Sequence[str] | None = None) -> Diagram:
+def parameter_sharing(kernel: int = 3, *, tokens: Sequence[str] | None = None) -> Diagram:
     """Three ways to read a sequence: a window MLP, a convolution and an RNN (chapter 1).
 
     Left, the window MLP: every position :math:`t` has its own block :math:`W_{1,t}` of the
@@ -669,23 +673,24 @@ def parameter_sharing(positions: int = 3, kernel: int = 3, *,
     Right, an RNN: one cell with the same :math:`U` and :math:`W` at every position, and a
     state that carries what was read.
 
+    Each panel reads three positions, so that the three fit side by side on the page.
+
     Args:
-        positions: the sequence length drawn, 3 to 5.
         kernel: the convolution's width, an odd number from 1 to 5.
-        tokens: words to write under the inputs, one per position.
+        tokens: three words to write under the inputs, one per position.
 
     Returns:
-        The three panels, side by side (one above the other if that is too wide).
+        The three panels, side by side.
 
     Raises:
-        ValueError: a count out of range, an even kernel, or not one token per position.
+        ValueError: a kernel out of range or even, or not three tokens.
     """
-    _check_steps(positions, 3, 5, "positions")
+    positions = 3
     _check_steps(kernel, 1, 5, "kernel")
     if kernel % 2 == 0:
         raise ValueError(f"parameter_sharing: kernel must be odd, got {kernel}")
     if tokens is not None and len(tokens) != positions:
-        raise ValueError(f"parameter_sharing: {positions} positions but {len(tokens)} tokens")
+        raise ValueError(f"parameter_sharing: give {positions} tokens, one per position, got {len(tokens)}")
     step, box, up = 0.8, (0.5, STATE_SIZE[1]), 1.0
 
     def inputs(scene: Scene) -> None:

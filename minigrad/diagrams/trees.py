@@ -39,7 +39,7 @@ def tree_network(tree: Any = EXAMPLE_TREE, *, output: bool = True) -> Diagram:
         The diagram.
 
     Raises:
-        ValueError: an inner node without exactly two children, or more than 12 leaves.
+        ValueError: an inner node without exactly two children, or more than 8 leaves.
     """
     scene = Scene()
     leaves: list[Any] = []
@@ -48,8 +48,8 @@ def tree_network(tree: Any = EXAMPLE_TREE, *, output: bool = True) -> Diagram:
     def visit(node: Any) -> tuple[int, float, int]:
         if _is_leaf(node):
             leaves.append(node)
-            if len(leaves) > 12:
-                raise ValueError("tree_network: draw trees of at most 12 leaves")
+            if len(leaves) > 8:
+                raise ValueError("tree_network: draw trees of at most 8 leaves (the page is not wider)")
             x, height = (len(leaves) - 1) * 0.85, 0
         else:
             if len(node) != 2:
