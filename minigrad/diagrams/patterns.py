@@ -455,7 +455,7 @@ def encoder_decoder(source_steps: int = 3, target_steps: int = 3, *, context: st
         scene.state(f"in{t}", x, 0.0, given, "target")
         scene.state(f"h{t}", x, ROW, _label("h", str(t)), "hidden")
         scene.state(f"o{t}", x, 2 * ROW, _label("o", str(t)), "output")
-        scene.arrow(f"in{t}", f"h{t}", "$U$" if t == 1 else "", label_at=0.3)
+        scene.arrow(f"in{t}", f"h{t}", "$U$" if t == 1 else "", label_at=0.2)
         scene.arrow(f"h{t}", f"o{t}", "$V$" if t == 1 else "")
         if t > 1:
             scene.arrow(f"h{t - 1}", f"h{t}", "$W$" if t == 2 else "", label_at=0.3)
@@ -465,7 +465,7 @@ def encoder_decoder(source_steps: int = 3, target_steps: int = 3, *, context: st
         bus = ROW - 0.42
         for t in range(1, target_steps + 1):
             h = scene.shapes[f"h{t}"]
-            scene.arrow((c.x, c.bottom), f"h{t}", via=((c.x, bus), (h.left + 0.1, bus)),
+            scene.arrow((c.x, c.bottom), (h.left + 0.12, h.bottom), via=((c.x, bus), (h.left + 0.12, bus)),
                         key=f"C->h{t}.every", role="hidden", width=1.0)
     if feedback:
         for t in range(2, target_steps + 1):
