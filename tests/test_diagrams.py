@@ -120,13 +120,13 @@ def test_every_book_function_is_exercised():
     assert public <= called, f"no test case draws {sorted(public - called)}"
 
 
-def test_the_same_call_gives_the_same_svg_bytes():
-    for name, make in FIGURES.items():
-        first, second = make().to_svg(), make().to_svg()
-        assert first == second, f"{name}: two drawings differ"
-        root = ElementTree.fromstring(first.encode("utf-8"))
-        assert root.tag.endswith("svg"), name
-        assert "<dc:date>" not in first, f"{name}: the SVG carries a date"
+@pytest.mark.parametrize("name", [name for name in FIGURES if name.startswith("ch")])
+def test_the_same_call_gives_the_same_svg_bytes(name):
+    first, second = FIGURES[name]().to_svg(), FIGURES[name]().to_svg()
+    assert first == second, f"{name}: two drawings differ"
+    root = ElementTree.fromstring(first.encode("utf-8"))
+    assert root.tag.endswith("svg"), name
+    assert "<dc:date>" not in first, f"{name}: the SVG carries a date"
 
 
 def test_png_is_drawn():
