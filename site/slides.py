@@ -224,12 +224,18 @@ def copy_assets(out: Path) -> None:
 
 
 def build(out: Path) -> list[tuple[str, str]]:
-    """Build every deck and the index into ``out``; return (file, title) per deck."""
+    """Build every deck, the index and their assets into ``out``; return (file, title) per deck."""
+    decks = build_decks(out)
+    copy_assets(out)
+    return decks
+
+
+def build_decks(out: Path) -> list[tuple[str, str]]:
+    """Write every deck and the index page into ``out`` (without reveal.js and MathJax)."""
     sources = sorted(SOURCES.glob("*.md"))
     if not sources:
         raise SlideError(f"no slide sources in {SOURCES}")
     out.mkdir(parents=True, exist_ok=True)
-    copy_assets(out)
     parser = markdown()
     decks = [(f"{path.stem}.html", build_deck(path, out, parser)) for path in sources]
     items = "\n".join(f'<li><a href="{name}">{html.escape(title)}</a></li>' for name, title in decks)

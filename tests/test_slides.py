@@ -60,11 +60,10 @@ def test_a_deck_cannot_quote_what_its_chapter_does_not_glue(tmp_path, source, me
 
 
 def test_every_deck_builds(tmp_path):
-    decks = slides.build(tmp_path)
+    """Every deck's references resolve (its assets come from npm: make site-check loads them)."""
+    decks = slides.build_decks(tmp_path)
     chapters = {p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.ipynb")}
     assert decks and {Path(name).stem for name, _ in decks} <= chapters
-    assert (tmp_path / "assets" / "reveal" / "reveal.js").is_file()
-    assert (tmp_path / "assets" / "mathjax" / "tex-chtml.js").is_file()
     index = (tmp_path / "index.html").read_text()
     for name, title in decks:
         page = (tmp_path / name).read_text()
