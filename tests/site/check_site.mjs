@@ -16,7 +16,10 @@
 //
 // Usage: node tests/site/check_site.mjs [SITE=_build/html] [OUT=_build/site-check]
 // Environment: CHROMIUM (default /usr/bin/chromium), SEARCH_TERM (default "unfolding"),
-// REQUIRE_DIAGRAMS=1 to fail every chapter page (NN_*.html) that shows no diagram.
+// REQUIRE_DIAGRAMS=1 to fail every chapter page (NN_*.html) that shows no diagram,
+// MAX_PAGE_MIB (default 2.5): the most a page may load, images included, at desktop width,
+// MAX_FIRST_RENDER_MS (default 500): the most the heaviest page may take to first render (the
+// median of 5 cold loads from the local server).
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -30,6 +33,8 @@ const SEARCH_TERM = process.env.SEARCH_TERM || 'unfolding';
 const REQUIRE_DIAGRAMS = process.env.REQUIRE_DIAGRAMS === '1';
 const CHAPTER_PAGE = /(^|\/)\d\d_[^/]*\.html$/;
 const TIMEOUT_MS = 60_000;
+const MAX_PAGE_BYTES = Number(process.env.MAX_PAGE_MIB || 2.5) * 1024 * 1024;
+const MAX_FIRST_RENDER_MS = Number(process.env.MAX_FIRST_RENDER_MS || 500);
 
 // Chromium as this machine runs it: no sandbox (root in CI), no GPU, and none of the background
 // connections it would otherwise try (the network here is closed).
@@ -81,7 +86,7 @@ async function exists(file) {
 }
 
 const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
-const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+const mib = (bytes) => `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
 const weight = (bytes) => `${kib(bytes.raw).padStart(9)} loaded (${kib(bytes.gzip)} gzipped)`;
 
 /** The target of a `<meta http-equiv="refresh">` redirect page, or null. */
@@ -214,8 +219,7 @@ async function visit(browser, server, page, view) {
     await tab.evaluate(mathTypeset);
     await tab.evaluate(loadAllImages);
     await tab.waitForLoadState('networkidle');
-    const firstPaint = await tab.evaluate(() =>
-      performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN);
+    const firstPaint = await tab.evaluate(firstContentfulPaint);
     const shown = await tab.evaluate(inspectPage, { view });
     const animations = view === 'desktop' ? await tab.evaluate(stepAnimations) : [];
     const bytesAfter = server.bytesSent();
@@ -298,6 +302,17 @@ async function pageProblems(page, view, shown, contentPages) {
   return problems;
 }
 
+/** In the page: when it first painted content (ms after navigation), or NaN if it has not in 5 s. */
+function firstContentfulPaint() {
+  return new Promise((resolve) => {
+    new PerformanceObserver((list) => {
+      const entry = list.getEntriesByName('first-contentful-paint')[0];
+      if (entry) resolve(entry.startTime);
+    }).observe({ type: 'paint', buffered: true });
+    setTimeout(() => resolve(NaN), 5000);
+  });
+}
+
 /** The median time to first contentful paint of a page over `loads` cold loads. */
 async function medianFirstRender(browser, server, page, loads = 5) {
   const times = [];
@@ -305,8 +320,7 @@ async function medianFirstRender(browser, server, page, loads = 5) {
     const context = await browser.newContext(VIEWS.desktop);
     const tab = await context.newPage();
     await tab.goto(`${server.origin}/${page}`, { waitUntil: 'load' });
-    times.push(await tab.evaluate(() =>
-      performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? NaN));
+    times.push(await tab.evaluate(firstContentfulPaint));
     await context.close();
   }
   return times.sort((x, y) => x - y)[Math.floor(loads / 2)];
@@ -374,6 +388,9 @@ async function main() {
       const problems = [...viewsOf].map(([p, views]) =>
         (views.size === Object.keys(VIEWS).length ? p : `${p} [${[...views].join(', ')} only]`));
       const { shown, bytes, firstPaint } = desktop;
+      if (bytes.raw > MAX_PAGE_BYTES) {
+        problems.push(`loads ${mib(bytes.raw)}, more than the budget of ${mib(MAX_PAGE_BYTES)}`);
+      }
       if (heaviest === null || bytes.raw > heaviest.bytes.raw) heaviest = { page, bytes, firstPaint };
       const facts = shown === null ? 'did not load' : `${weight(bytes)}, `
         + `first render ${firstPaint.toFixed(0).padStart(4)} ms, `
@@ -387,6 +404,10 @@ async function main() {
     }
 
     if (heaviest) heaviest.firstPaint = await medianFirstRender(browser, server, heaviest.page);
+    if (heaviest && !(heaviest.firstPaint <= MAX_FIRST_RENDER_MS)) {
+      failures.push(`${heaviest.page}: first render after ${heaviest.firstPaint.toFixed(0)} ms `
+        + `(median of 5 cold loads), more than the budget of ${MAX_FIRST_RENDER_MS} ms`);
+    }
     const found = await checkSearch(browser, server).catch((error) => {
       failures.push(`search.html: the search did not finish: ${error.message.split('\n')[0]}`);
       return [];
