@@ -18,7 +18,7 @@ import numpy as np
 __all__ = ["adding_problem", "agreement_task", "year_sentences", "YEAR_LENGTH", "YEAR_PAD", "YEAR_VOCABULARY",
            "EOS", "TAGS", "TaggedSentence", "Vocabulary", "WordSplit", "cmudict_words", "keyword_sequences",
            "language_model_batch", "pad_sequences", "tagged_sentences",
-           "noisy_running_sum", "delayed_recall", "RECALL_BLANK", "RECALL_QUERY", "parity_sequences",
+           "noisy_running_sum", "running_sum_posterior", "delayed_recall", "RECALL_BLANK", "RECALL_QUERY", "parity_sequences",
            "arithmetic_sequences", "reversal_task", "sum_sign",
            "EXPRESSION_VOCABULARY", "Expressions", "expression_trees",
            "DIGIT_LEVELS", "digits"]
@@ -468,6 +468,45 @@ def noisy_running_sum(n: int, length: int, rng: np.random.Generator, modulus: in
     digits = rng.integers(0, modulus, size=(length, n))
     x = np.eye(modulus)[digits] + noise * rng.standard_normal((length, n, modulus))
     return x, np.cumsum(digits, axis=0) % modulus
+
+
+def running_sum_posterior(x: np.ndarray, noise: float) -> np.ndarray:
+    """The exact posterior of :func:`noisy_running_sum`'s targets given the inputs so far (chapter 5).
+
+    No predictor, of any kind, can do better than the most probable class of this posterior: it
+    is the Bayes-optimal filter of the task. With :math:`K` digits drawn uniformly and
+    :math:`x^{(t)} = e_{d^{(t)}} + \\sigma\\varepsilon^{(t)}`, the likelihood of digit :math:`d` is
+    proportional to :math:`\\exp(x^{(t)}_d / \\sigma^2)` (every :math:`e_d` has the same norm), so the
+    digit's posterior is :math:`q^{(t)} = \\operatorname{softmax}(x^{(t)} / \\sigma^2)`. The running
+    sum's posterior :math:`\\pi^{(t)}` is then a circular convolution, one step at a time,
+
+    .. math:: \\pi^{(t)}(s) = \\sum_{d=0}^{K-1} \\pi^{(t-1)}\\big((s - d) \\bmod K\\big)\\, q^{(t)}(d),
+        \\qquad \\pi^{(0)} = e_0 ,
+
+    the forward recursion of a hidden Markov model whose hidden state is the sum so far.
+
+    Args:
+        x: inputs :math:`(T, B, K)` of :func:`noisy_running_sum`.
+        noise: :math:`\\sigma > 0`, the noise they were drawn with.
+
+    Returns:
+        :math:`\\pi^{(t)}(s)` for every step and sequence, :math:`(T, B, K)`; each row sums to 1.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 3 or noise <= 0:
+        raise ValueError(f"running_sum_posterior: need inputs (T, B, K) and noise > 0, got shape {x.shape} "
+                         f"and noise {noise}")
+    scaled = x / noise ** 2
+    digit = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
+    digit /= digit.sum(axis=-1, keepdims=True)
+    modulus = x.shape[-1]
+    posterior = np.zeros(x.shape[1:])
+    posterior[:, 0] = 1.0
+    out = np.empty_like(x)
+    for t in range(x.shape[0]):
+        posterior = sum(np.roll(posterior, d, axis=-1) * digit[t, :, d:d + 1] for d in range(modulus))
+        out[t] = posterior
+    return out
 
 
 RECALL_BLANK, RECALL_QUERY = 2, 3

@@ -1,5 +1,6 @@
-"""Evaluation measures: perplexity and accuracy over real (unpadded) tokens (chapters 6 and 7), bits per
-pixel and the independent-pixel baseline of image models (chapter 12)."""
+"""Evaluation measures: perplexity and accuracy over real (unpadded) tokens (chapters 6 and 7), edit
+distance and the phoneme and word error rates of a transducer (chapter 5), bits per pixel and the
+independent-pixel baseline of image models (chapter 12)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import math
 
 import numpy as np
 
-__all__ = ["perplexity", "masked_accuracy", "bits_per_pixel", "independent_pixel_log_prob"]
+__all__ = ["perplexity", "masked_accuracy", "edit_distance", "phoneme_error_rate", "word_error_rate",
+           "bits_per_pixel", "independent_pixel_log_prob"]
 
 
 def perplexity(losses, counts=None) -> float:
@@ -54,6 +56,72 @@ def masked_accuracy(logits, targets, ignore_index: int = -1) -> float:
     if not real.any():
         raise ValueError("masked_accuracy: every target is padding")
     return float((scores.argmax(axis=-1) == targets)[real].mean())
+
+
+def edit_distance(a, b) -> int:
+    """The Levenshtein distance: the fewest substitutions, insertions and deletions that turn ``a`` into ``b`` (chapter 5).
+
+    Dynamic programming over prefixes: with :math:`D_{i,j}` the distance between the first
+    :math:`i` items of ``a`` and the first :math:`j` of ``b``,
+
+    .. math:: D_{i,j} = \\min\\big(D_{i-1,j} + 1,\\; D_{i,j-1} + 1,\\;
+        D_{i-1,j-1} + [a_i \\ne b_j]\\big), \\qquad D_{i,0} = i,\\; D_{0,j} = j .
+
+    Args:
+        a, b: sequences of comparable items (strings, tuples of phonemes, lists of ids).
+    """
+    a, b = list(a), list(b)
+    previous = list(range(len(b) + 1))
+    for i, item in enumerate(a, start=1):
+        current = [i]
+        for j, other in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (item != other)))
+        previous = current
+    return previous[-1]
+
+
+def _check_references(predictions, references, who: str) -> None:
+    if len(predictions) != len(references) or not predictions:
+        raise ValueError(f"{who}: need one list of references per prediction, got {len(predictions)} "
+                         f"predictions and {len(references)} reference lists")
+    if any(len(refs) == 0 for refs in references):
+        raise ValueError(f"{who}: every prediction needs at least one reference")
+
+
+def phoneme_error_rate(predictions, references) -> float:
+    """Edits per reference phoneme, against each word's closest reference (chapter 5).
+
+    .. math:: \\text{PER} = \\frac{\\sum_i \\min_r d(\\hat{y}_i, y_{i,r})}{\\sum_i |y_{i,r_i^\\ast}|}
+
+    where :math:`d` is :func:`edit_distance` and :math:`r_i^\\ast` the reference of word :math:`i`
+    closest to its prediction (the shortest of those tied). A word with several correct
+    pronunciations is scored against the one the prediction chose.
+
+    Args:
+        predictions: one predicted sequence per word.
+        references: one list of acceptable sequences per word.
+    """
+    _check_references(predictions, references, "phoneme_error_rate")
+    edits = length = 0
+    for predicted, refs in zip(predictions, references):
+        distance, size = min((edit_distance(predicted, ref), len(ref)) for ref in refs)
+        edits, length = edits + distance, length + size
+    if length == 0:
+        raise ValueError("phoneme_error_rate: the references are empty")
+    return edits / length
+
+
+def word_error_rate(predictions, references) -> float:
+    """The fraction of words whose prediction matches none of their references exactly (chapter 5).
+
+    Args:
+        predictions: one predicted sequence per word.
+        references: one list of acceptable sequences per word.
+    """
+    _check_references(predictions, references, "word_error_rate")
+    wrong = sum(tuple(predicted) not in {tuple(ref) for ref in refs}
+                for predicted, refs in zip(predictions, references))
+    return wrong / len(predictions)
 
 
 def bits_per_pixel(log_probs, pixels_per_image: int) -> float:

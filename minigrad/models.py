@@ -1,4 +1,5 @@
-"""Whole networks built from :mod:`minigrad.nn`: a language model, a tagger, a pooled classifier (chapters 6 and 7).
+"""Whole networks built from :mod:`minigrad.nn`: an encoder–decoder, a language model, a tagger, a pooled
+classifier (chapters 5, 6 and 7).
 
 Every network reads integer tokens time-major, :math:`(T, B)`, embeds them, runs a recurrent
 layer (``"rnn"``, ``"gru"`` or ``"lstm"``, any depth, one or two directions) and maps the states
@@ -16,7 +17,8 @@ from minigrad.nn import GRU, LSTM, RNN, Embedding, Linear, Module
 from minigrad.nn.recurrent import length_mask
 from minigrad.tensor import Tensor
 
-__all__ = ["CharLanguageModel", "RNNTagger", "PooledClassifier", "TreeClassifier", "pool_states", "POOLINGS"]
+__all__ = ["CharLanguageModel", "EncoderDecoder", "RNNTagger", "PooledClassifier", "TreeClassifier", "pool_states",
+           "POOLINGS"]
 
 _CELLS = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
 POOLINGS = ("last", "mean", "max", "ends")
@@ -85,6 +87,92 @@ def _swap_batch_axis(state):
     if isinstance(state, tuple):
         return tuple(part.transpose(1, 0, 2) for part in state)
     return state.transpose(1, 0, 2)
+
+
+class EncoderDecoder(Module):
+    """An encoder–decoder: read a source sequence into a context vector, then generate a target from it (chapter 5).
+
+    The *encoder* embeds the source tokens and runs a recurrent layer over them; its summary is
+    the context :math:`C`: the last state :math:`h^{(n)}` of a one-directional encoder (pattern C)
+    or, for a bidirectional one, :math:`C = [\\overrightarrow{h}^{(n)}; \\overleftarrow{h}^{(1)}]`,
+    the state of each direction after it has read the whole source (:func:`pool_states`,
+    ``"ends"``). The *decoder* is a language model conditioned on :math:`C`, which enters its first
+    state and every step's input, as in Cho et al. (2014):
+
+    .. math::
+        s^{(0)} = \\tanh(W_C C + b_C), \\qquad
+        s^{(t)} = f\\big(s^{(t-1)}, [E y^{(t-1)}; C]\\big), \\qquad
+        o^{(t)} = c + V s^{(t)},
+
+    with :math:`f` one step of the decoder's recurrent layer, :math:`E` the target embedding,
+    :math:`y^{(0)}` the start token and :math:`\\operatorname{softmax}(o^{(t)})` the distribution of
+    :math:`y^{(t)}`. Training feeds the true previous targets (teacher forcing: :meth:`forward`,
+    :meth:`loss`); generation feeds the decoder's own tokens through :meth:`start` and :meth:`step`
+    with :func:`minigrad.nn.decoding.greedy_decode_batch` or
+    :func:`minigrad.nn.decoding.beam_search_batch`.
+
+    Args:
+        source_vocab: source tokens (padding included).
+        target_vocab: target tokens (the start/end token included).
+        embedding_dim: size of both embeddings.
+        hidden_size: size of the decoder state and of each encoder direction's state.
+        cell: ``"rnn"``, ``"gru"`` or ``"lstm"``, for both recurrent layers.
+        bidirectional: read the source in both directions.
+        rng: generator for the initial weights.
+    """
+
+    def __init__(self, source_vocab: int, target_vocab: int, embedding_dim: int, hidden_size: int,
+                 cell: str = "gru", bidirectional: bool = True, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        rng = np.random.default_rng() if rng is None else rng
+        self.bidirectional = bidirectional
+        context_size = hidden_size * (2 if bidirectional else 1)
+        self.source_embedding = Embedding(source_vocab, embedding_dim, rng=rng)
+        self.encoder = _recurrent_layer(cell, embedding_dim, hidden_size, 1, 0.0, bidirectional, rng)
+        self.target_embedding = Embedding(target_vocab, embedding_dim, rng=rng)
+        self.bridge = Linear(context_size, hidden_size, rng=rng)
+        self.decoder = _recurrent_layer(cell, embedding_dim + context_size, hidden_size, 1, 0.0, False, rng)
+        self.output = Linear(hidden_size, target_vocab, rng=rng)
+
+    def encode(self, source, source_lengths) -> Tensor:
+        """The context :math:`C`, :math:`(B, H)` or :math:`(B, 2H)`, of the source tokens :math:`(S, B)`."""
+        states, _ = self.encoder(self.source_embedding(source), lengths=source_lengths)
+        return pool_states(states, source_lengths, "ends" if self.bidirectional else "last")
+
+    def _first_state(self, context: Tensor):
+        """:math:`s^{(0)} = \\tanh(W_C C + b_C)` as the decoder layer takes it, :math:`(1, B, H)` (and a zero cell for an LSTM)."""
+        h0 = self.bridge(context).tanh()[None]
+        return (h0, minigrad.zeros(tuple(h0.shape), dtype=h0.dtype)) if isinstance(self.decoder, LSTM) else h0
+
+    def _decode(self, inputs, context: Tensor, state, lengths=None):
+        steps = np.asarray(inputs).shape[0]
+        x = minigrad.cat([self.target_embedding(inputs), minigrad.stack([context] * steps, axis=0)], axis=2)
+        states, state = self.decoder(x, state, lengths=lengths)
+        return self.output(states), state
+
+    def forward(self, source, source_lengths, decoder_inputs, target_lengths=None) -> Tensor:
+        """Teacher-forced logits :math:`(T, B, V)`: ``decoder_inputs[t]`` is :math:`y^{(t)}`'s predecessor."""
+        context = self.encode(source, source_lengths)
+        logits, _ = self._decode(decoder_inputs, context, self._first_state(context), target_lengths)
+        return logits
+
+    def loss(self, source, source_lengths, decoder_inputs, targets, target_lengths=None,
+             ignore_index: int = -1) -> Tensor:
+        """Mean cross-entropy per real target token, :math:`-\\frac{1}{N}\\sum_t \\log p(y^{(t)} \\mid y^{(<t)}, x)` (nats)."""
+        logits = self(source, source_lengths, decoder_inputs, target_lengths)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), np.asarray(targets).reshape(-1),
+                               ignore_index=ignore_index)
+
+    def start(self, source, source_lengths) -> tuple:
+        """The decoding state of every source sequence: ``(s, C)``, batch along axis 0, for :meth:`step`."""
+        context = self.encode(source, source_lengths)
+        return _swap_batch_axis(self._first_state(context)), context
+
+    def step(self, tokens, state) -> tuple[Tensor, tuple]:
+        """One decoder step for :mod:`minigrad.nn.decoding`: logits :math:`(B, V)` after the tokens :math:`(B,)`."""
+        decoder_state, context = state
+        logits, decoder_state = self._decode(np.asarray(tokens)[None, :], context, _swap_batch_axis(decoder_state))
+        return logits[0], (_swap_batch_axis(decoder_state), context)
 
 
 class RNNTagger(Module):

@@ -226,7 +226,8 @@ def test_expression_trees_are_seeded_and_check_their_arguments():
 
 # ------------------------------------------------------------------------------ chapter 5
 from minigrad.data import (RECALL_BLANK, RECALL_QUERY, arithmetic_sequences,  # noqa: E402
-                           delayed_recall, noisy_running_sum, parity_sequences, reversal_task, sum_sign)
+                           delayed_recall, noisy_running_sum, parity_sequences, reversal_task,
+                           running_sum_posterior, sum_sign)
 
 
 def test_noisy_running_sum_targets_are_the_running_sum_of_the_clean_digits():
@@ -240,6 +241,26 @@ def test_noisy_running_sum_targets_are_the_running_sum_of_the_clean_digits():
     assert np.array_equal(same_y, y) and not np.allclose(noisy, x)
     with pytest.raises(ValueError, match="noise"):
         noisy_running_sum(5, 3, np.random.default_rng(0), noise=-1.0)
+
+
+def test_running_sum_posterior_is_the_exact_posterior_by_enumeration():
+    """Enumerate every digit string of three steps: p(s | x) from Bayes' rule with Gaussian likelihoods."""
+    import itertools
+
+    modulus, noise = 3, 0.6
+    x, _ = noisy_running_sum(4, 3, np.random.default_rng(1), modulus=modulus, noise=noise)
+    posterior = running_sum_posterior(x, noise)
+    np.testing.assert_allclose(posterior.sum(axis=-1), 1.0, rtol=1e-12)
+    for b in range(4):
+        for steps in (1, 2, 3):
+            expected = np.zeros(modulus)
+            for digits in itertools.product(range(modulus), repeat=steps):
+                clean = np.eye(modulus)[list(digits)]
+                log_likelihood = -((x[:steps, b] - clean) ** 2).sum() / (2 * noise ** 2)
+                expected[sum(digits) % modulus] += np.exp(log_likelihood)
+            np.testing.assert_allclose(posterior[steps - 1, b], expected / expected.sum(), rtol=1e-10)
+    with pytest.raises(ValueError, match="noise"):
+        running_sum_posterior(x, 0.0)
 
 
 def test_delayed_recall_asks_for_the_first_bit_at_the_query_only():

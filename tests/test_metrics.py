@@ -1,11 +1,12 @@
-"""Bits per pixel and the independent-pixel baseline (minigrad.metrics, chapter 12)."""
+"""Edit distance and error rates (chapter 5), bits per pixel and the independent-pixel baseline (chapter 12): minigrad.metrics."""
 
 import math
 
 import numpy as np
 import pytest
 
-from minigrad.metrics import bits_per_pixel, independent_pixel_log_prob
+from minigrad.metrics import (bits_per_pixel, edit_distance, independent_pixel_log_prob, phoneme_error_rate,
+                              word_error_rate)
 
 
 def test_bits_per_pixel_of_a_uniform_model_is_log2_of_the_levels():
@@ -37,3 +38,23 @@ def test_independent_pixel_log_prob_names_bad_input():
         independent_pixel_log_prob(np.full((2, 2, 2), 3), np.zeros((1, 2, 2), dtype=int), 3)
     with pytest.raises(ValueError, match="must have the same shape"):
         independent_pixel_log_prob(np.zeros((2, 2, 2), dtype=int), np.zeros((1, 2, 3), dtype=int), 3)
+
+
+@pytest.mark.parametrize("a,b,distance", [("kitten", "sitting", 3), ("", "abc", 3), ("abc", "", 3),
+                                          ("flaw", "lawn", 2), (("N", "AY", "T"), ("N", "AY", "T"), 0),
+                                          ([1, 2, 3], [3, 2, 1], 2)])
+def test_edit_distance_counts_the_fewest_edits(a, b, distance):
+    assert edit_distance(a, b) == distance == edit_distance(b, a)
+
+
+def test_error_rates_score_each_word_against_its_closest_reference():
+    references = [[("R", "EH", "D"), ("R", "IY", "D")], [("K", "AE", "T")], [("D", "AO", "G")]]
+    predictions = [("R", "IY", "D"), ("K", "AE"), ("D", "AO", "G", "Z")]
+    assert phoneme_error_rate(predictions, references) == pytest.approx(2 / 9)
+    assert word_error_rate(predictions, references) == pytest.approx(2 / 3)
+    # two references at the same distance: the shorter one's length is the denominator
+    assert phoneme_error_rate([("A", "B")], [[("A",), ("A", "B", "C")]]) == pytest.approx(1 / 1)
+    with pytest.raises(ValueError, match="one list of references"):
+        word_error_rate(predictions, references[:2])
+    with pytest.raises(ValueError, match="at least one reference"):
+        phoneme_error_rate([("A",)], [[]])

@@ -130,3 +130,112 @@ def test_decoding_records_no_graph_and_checks_arguments():
         nn.beam_search(step, 0, 0, 3)
     with pytest.raises(ValueError, match="temperature must be > 0"):
         nn.sample(step, 0, 3, np.random.default_rng(0), temperature=0)
+
+
+# ------------------------------------------------------------- a batch of conditioned decoders
+def conditioned_markov_step(tables):
+    """A batch of step functions: row b of the batch follows table ``tables[b]``; the state is the row index."""
+    logits = np.log(np.asarray(tables) + 1e-300)  # (B, V, V)
+
+    def step(tokens, rows):
+        return logits[rows, tokens], rows
+
+    return step
+
+
+def exhaustive_best(table, max_length):
+    """The most probable sequence ending in EOS (or of max_length tokens), by enumeration."""
+    best, best_lp = None, -np.inf
+    stack = [([], 0.0, START)]
+    while stack:
+        seq, lp, last = stack.pop()
+        for token in range(table.shape[1]):
+            p = table[last, token]
+            if p == 0:
+                continue
+            new, new_lp = seq + [token], lp + math.log(p)
+            if token == EOS or len(new) == max_length:
+                if new_lp > best_lp:
+                    best, best_lp = new, new_lp
+            else:
+                stack.append((new, new_lp, token))
+    return best, best_lp
+
+
+def random_tables(count, rng, vocab=6):
+    tables = rng.dirichlet(np.full(vocab, 0.3), size=(count, vocab))
+    tables[:, :, START] = 0  # the start token is never produced
+    tables /= tables.sum(axis=2, keepdims=True)
+    tables[:, EOS] = np.eye(vocab)[EOS]
+    return tables
+
+
+def test_greedy_decode_batch_decodes_each_row_as_greedy_decode_does():
+    rng = np.random.default_rng(0)
+    tables = random_tables(7, rng)
+    tables[0] = trap_table()
+    step = conditioned_markov_step(tables)
+    decoded = nn.greedy_decode_batch(step, np.arange(7), START, EOS, max_length=6)
+    for b, (tokens, log_prob) in enumerate(decoded):
+        expected = nn.greedy_decode(markov_step(tables[b]), START, 6, eos_token=EOS)
+        assert tokens == expected[0] and log_prob == pytest.approx(expected[1])
+    assert decoded[0][0] == [A, X, EOS]
+
+
+def test_beam_search_batch_finds_the_most_probable_sequence_of_every_row():
+    rng = np.random.default_rng(1)
+    tables = random_tables(12, rng)
+    tables[0] = trap_table()
+    step = conditioned_markov_step(tables)
+    wide = nn.beam_search_batch(step, np.arange(12), START, EOS, beam_width=6 ** 4, max_length=4)
+    for b, hypotheses in enumerate(wide):
+        best, best_lp = exhaustive_best(tables[b], 4)
+        assert hypotheses[0][0] == best and hypotheses[0][1] == pytest.approx(best_lp)
+        assert all(first[1] >= second[1] for first, second in zip(hypotheses, hypotheses[1:]))
+    narrow = nn.beam_search_batch(step, np.arange(12), START, EOS, beam_width=2, max_length=5)
+    assert narrow[0][0][0] == [B, X, EOS] and narrow[0][0][1] == pytest.approx(math.log(0.4))
+    assert [seq for seq, _ in narrow[0]] == [[B, X, EOS], [A, X, EOS]]
+
+
+def test_beam_search_batch_of_width_one_is_greedy_decode_batch():
+    rng = np.random.default_rng(2)
+    tables = random_tables(20, rng)
+    step = conditioned_markov_step(tables)
+    greedy = nn.greedy_decode_batch(step, np.arange(20), START, EOS, max_length=5)
+    beams = nn.beam_search_batch(step, np.arange(20), START, EOS, beam_width=1, max_length=5)
+    for (tokens, log_prob), ((beam_tokens, beam_log_prob),) in zip(greedy, beams):
+        assert beam_tokens == tokens and beam_log_prob == pytest.approx(log_prob)
+
+
+def test_beam_search_batch_rows_do_not_interact():
+    rng = np.random.default_rng(3)
+    tables = random_tables(5, rng)
+    together = nn.beam_search_batch(conditioned_markov_step(tables), np.arange(5), START, EOS, 3, 5)
+    for b in range(5):
+        alone = nn.beam_search_batch(conditioned_markov_step(tables[b:b + 1]), np.zeros(1, dtype=int),
+                                     START, EOS, 3, 5)
+        assert together[b] == alone[0]
+
+
+def test_beam_search_batch_length_penalty_prefers_longer_sequences():
+    table = np.zeros((6, 6))
+    table[START, [EOS, A]] = [0.5, 0.5]
+    table[A, [A, EOS]] = [0.9, 0.1]
+    table[EOS, EOS] = 1.0
+    step = conditioned_markov_step(table[None])
+    (plain,) = nn.beam_search_batch(step, np.zeros(1, dtype=int), START, EOS, 2, 8)
+    (normalised,) = nn.beam_search_batch(step, np.zeros(1, dtype=int), START, EOS, 2, 8, length_penalty=1.0)
+    assert plain[0][0] == [EOS]
+    assert len(normalised[0][0]) > 2
+
+
+def test_batch_decoders_reject_bad_arguments():
+    step = conditioned_markov_step(trap_table()[None])
+    with pytest.raises(ValueError, match="beam_width"):
+        nn.beam_search_batch(step, np.zeros(1, dtype=int), START, EOS, 0, 5)
+    with pytest.raises(ValueError, match="length_penalty"):
+        nn.beam_search_batch(step, np.zeros(1, dtype=int), START, EOS, 2, 5, length_penalty=-1)
+    with pytest.raises(ValueError, match="max_length"):
+        nn.greedy_decode_batch(step, np.zeros(1, dtype=int), START, EOS, 0)
+    with pytest.raises(TypeError, match="batch along axis 0"):
+        nn.greedy_decode_batch(step, None, START, EOS, 3)

@@ -99,3 +99,33 @@ def test_summary_rnn_is_pattern_a_read_at_the_last_step():
     assert out.shape == (4, 2)
     np.testing.assert_allclose(out.data, elman(x)[0].data[-1], rtol=1e-14)
     assert minigrad.gradcheck(lambda x, *p: summary(x), x, *summary.parameters())
+
+
+@pytest.mark.parametrize("feedback", ["softmax", "identity"])
+def test_scheduled_sampling_spans_teacher_forcing_and_the_free_run(feedback):
+    rng = np.random.default_rng(4)
+    model = nn.JordanRNN(3, 5, 3, feedback=feedback, rng=rng)
+    x = rng.normal(size=(6, 4, 3))
+    y_prev = np.concatenate([np.full((1, 4), -1), rng.integers(0, 3, size=(5, 4))])
+    forced, _ = model(x, y_prev)
+    free, _ = model(x)
+    never, _ = model.forward_scheduled(x, y_prev, 0.0, np.random.default_rng(0))
+    always, _ = model.forward_scheduled(x, y_prev, 1.0, np.random.default_rng(0))
+    np.testing.assert_allclose(never.data, forced.data, atol=1e-12)
+    np.testing.assert_allclose(always.data, free.data, atol=1e-12)
+    # half the time: each sequence's step uses one or the other, decided per sequence
+    mixed, _ = model.forward_scheduled(x, y_prev, 0.5, np.random.default_rng(1))
+    differs_from_forced = ~np.isclose(mixed.data, forced.data).all(axis=-1)
+    assert differs_from_forced[0].sum() == 0 and 0 < differs_from_forced.mean() < 1
+
+
+def test_scheduled_sampling_sends_no_gradient_through_the_fed_back_output():
+    rng = np.random.default_rng(5)
+    model = nn.JordanRNN(2, 3, 2, feedback="softmax", rng=rng)
+    x = minigrad.tensor(rng.normal(size=(3, 1, 2)), requires_grad=True)
+    o, _ = model.forward_scheduled(x, np.array([[-1], [0], [1]]), 1.0, rng)
+    o[2].sum().backward()
+    # only step 3's own input reaches o(3): the path through o(2) fed back is cut
+    assert np.abs(x.grad[2]).sum() > 0 and np.all(x.grad[:2] == 0)
+    with pytest.raises(ValueError, match="own_prob"):
+        model.forward_scheduled(x, np.array([[-1], [0], [1]]), 1.5, rng)

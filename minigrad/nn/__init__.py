@@ -8,12 +8,13 @@
   (chapters 3 and 5)
 - :mod:`~minigrad.nn.tree`: ``Tree``, ``TreeRNN``, ``TreeLSTM`` (chapter 11)
 - :mod:`~minigrad.nn.pixel`: ``RowLSTM``, ``DiagonalBiLSTM``, ``PixelRNN`` (chapter 12)
-- :mod:`~minigrad.nn.decoding`: ``sample``, ``greedy_decode``, ``beam_search`` (chapter 6)
+- :mod:`~minigrad.nn.decoding`: ``sample``, ``greedy_decode``, ``beam_search`` (chapter 6), and
+  ``greedy_decode_batch``, ``beam_search_batch`` for a batch of conditioned decoders (chapter 5)
 - :mod:`~minigrad.nn.init`: weight initialisation (chapter 13)
 """
 
 from minigrad.nn import init
-from minigrad.nn.decoding import beam_search, greedy_decode, sample
+from minigrad.nn.decoding import beam_search, beam_search_batch, greedy_decode, greedy_decode_batch, sample
 from minigrad.nn.layers import Dropout, Embedding, Linear
 from minigrad.nn.module import Module, ModuleList, Parameter, Sequential
 from minigrad.nn.patterns import ElmanRNN, JordanRNN, SummaryRNN
@@ -45,7 +46,9 @@ __all__ = [
     "TreeLSTM",
     "TreeRNN",
     "beam_search",
+    "beam_search_batch",
     "greedy_decode",
+    "greedy_decode_batch",
     "init",
     "sample",
 ]

@@ -1,4 +1,4 @@
-"""Generating sequences from an autoregressive model: sampling, greedy decoding, beam search (chapter 6).
+"""Generating sequences from an autoregressive model: sampling, greedy decoding, beam search (chapters 5 and 6).
 
 A language model gives :math:`p(y_t \\mid y_{<t})`; a sequence's log-probability is
 :math:`\\log p(y) = \\sum_t \\log p(y_t \\mid y_{<t})`. The model is passed as a *step function*
@@ -10,6 +10,10 @@ recurrent state (``None`` at the start: the model then uses its initial state) a
 next-token logits :math:`(B, V)` (a tensor or an array) and the new state. The state is a
 tensor, an array, or a tuple or list of them (``(h, c)`` for an LSTM), batch along axis 0, so
 that beam search can reorder it. Every function works under :class:`minigrad.no_grad`.
+
+:func:`greedy_decode_batch` and :func:`beam_search_batch` decode a whole batch of *conditioned*
+sequences at once (chapter 5): each row of the batch starts from its own state, such as the
+context an encoder computed from that row's source sequence.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from minigrad import functional as F
 from minigrad.autograd import no_grad
 from minigrad.tensor import Tensor, as_tensor
 
-__all__ = ["sample", "greedy_decode", "beam_search"]
+__all__ = ["sample", "greedy_decode", "beam_search", "greedy_decode_batch", "beam_search_batch"]
 
 StepFunction = Callable[[np.ndarray, Any], tuple[Any, Any]]
 
@@ -203,3 +207,152 @@ def beam_search(step: StepFunction, start_token: int, beam_width: int, max_lengt
     finished.extend((beam, float(lp)) for beam, lp in zip(beams, beam_log_probs))
     finished.sort(key=lambda pair: -pair[1] / len(pair[0]) ** length_penalty)
     return finished[:beam_width]
+
+
+# ------------------------------------------------------------- a batch of conditioned decoders
+def _batch_size(state: Any) -> int:
+    """The batch size of a state: the length of axis 0 of its first tensor or array."""
+    while isinstance(state, (tuple, list)):
+        if not state:
+            break
+        state = state[0]
+    if not isinstance(state, (Tensor, np.ndarray)):
+        raise TypeError("decoding: a batch decoder needs a state (a Tensor, an array, or a tuple/list "
+                        f"of them) with the batch along axis 0, got {type(state).__name__}")
+    return int(state.shape[0])
+
+
+def greedy_decode_batch(step: StepFunction, state: Any, start_token: int, eos_token: int,
+                        max_length: int) -> list[tuple[list[int], float]]:
+    """Greedy decoding of a batch of conditioned sequences at once (chapter 5).
+
+    Each sequence :math:`b` of the batch has its own initial state (for an encoder–decoder, the
+    state computed from its source sequence), and takes
+    :math:`y_t = \\arg\\max_v p(v \\mid y_{<t}, x_b)` until it emits ``eos_token`` or reaches
+    ``max_length`` tokens. One call of ``step`` per time step serves the whole batch; rows that
+    have finished keep being fed ``eos_token`` and are ignored.
+
+    Args:
+        step: the model's step function (see the module docstring).
+        state: the initial state of every sequence, batch along axis 0.
+        start_token: fed at the first step.
+        eos_token: the end-of-sequence token (kept at the end of a sequence that emits it).
+        max_length: the most tokens per sequence.
+
+    Returns:
+        One pair ``(tokens, log_prob)`` per sequence of the batch, in order.
+    """
+    _check_length(max_length)
+    batch = _batch_size(state)
+    tokens = np.full(batch, start_token, dtype=np.int64)
+    sequences = np.zeros((batch, 0), dtype=np.int64)
+    log_probs = np.zeros(batch)
+    lengths = np.full(batch, max_length)
+    alive = np.ones(batch, dtype=bool)
+    with no_grad():
+        for t in range(max_length):
+            logits, state = step(tokens, state)
+            log_p = _log_probs(logits)
+            tokens = np.where(alive, log_p.argmax(axis=1), eos_token)
+            log_probs += np.where(alive, log_p[np.arange(batch), tokens], 0.0)
+            sequences = np.concatenate([sequences, tokens[:, None]], axis=1)
+            ended = alive & (tokens == eos_token)
+            lengths[ended] = t + 1
+            alive &= ~ended
+            if not alive.any():
+                break
+    return [(sequences[b, :lengths[b]].tolist(), float(log_probs[b])) for b in range(batch)]
+
+
+def beam_search_batch(step: StepFunction, state: Any, start_token: int, eos_token: int, beam_width: int,
+                      max_length: int, length_penalty: float = 0.0) -> list[list[tuple[list[int], float]]]:
+    """Beam search for a batch of conditioned sequences at once (chapter 5).
+
+    Every sequence :math:`b` of the batch keeps ``beam_width`` = :math:`K` live hypotheses, all
+    run through ``step`` together as :math:`B K` rows. At each step every live hypothesis is
+    extended by every token, and the :math:`2K` extensions with the highest
+    :math:`\\log p(y_{\\le t} \\mid x_b)` are examined in order: an extension that ends in
+    ``eos_token`` and ranks among the first :math:`K` is *finished* and set aside; the best
+    :math:`K` others stay live. So a finished hypothesis never takes a live slot, and the beam
+    keeps :math:`K` live hypotheses to the end. Hypotheses are ranked by
+
+    .. math:: s(y) = \\log p(y \\mid x) / |y|^{\\alpha}
+
+    with :math:`\\alpha` = ``length_penalty`` (:math:`|y|` counts the end token). Sequence
+    :math:`b` stops when it has :math:`K` finished hypotheses and its best live one, scored at its
+    present length, cannot beat the :math:`K`-th of them (for :math:`\\alpha = 0` this is exact,
+    since a log-probability only falls as tokens are added), or at ``max_length``, where its live
+    hypotheses join the finished ones. Beam width 1 is :func:`greedy_decode_batch`.
+
+    Args:
+        step: the model's step function (see the module docstring).
+        state: the initial state of every sequence, batch along axis 0.
+        start_token: fed at the first step.
+        eos_token: the end-of-sequence token.
+        beam_width: :math:`K \\ge 1`.
+        max_length: the most tokens per hypothesis.
+        length_penalty: :math:`\\alpha \\ge 0`.
+
+    Returns:
+        For each sequence of the batch, up to :math:`K` pairs ``(tokens, log_prob)``, best score
+        first.
+    """
+    _check_length(max_length)
+    if beam_width < 1:
+        raise ValueError(f"beam_search_batch: beam_width must be >= 1, got {beam_width}")
+    if length_penalty < 0:
+        raise ValueError(f"beam_search_batch: length_penalty must be >= 0, got {length_penalty}")
+    batch, width = _batch_size(state), beam_width
+
+    def score(log_prob: float, length: int) -> float:
+        return log_prob / length ** length_penalty
+
+    state = _select(state, np.repeat(np.arange(batch), width))
+    log_probs = np.full((batch, width), -np.inf)
+    log_probs[:, 0] = 0.0  # one live hypothesis (the empty one) to start from
+    histories = [[[] for _ in range(width)] for _ in range(batch)]
+    finished: list[list[tuple[list[int], float]]] = [[] for _ in range(batch)]
+    done = np.zeros(batch, dtype=bool)
+    tokens = np.full(batch * width, start_token, dtype=np.int64)
+    with no_grad():
+        for length in range(1, max_length + 1):
+            logits, state = step(tokens, state)
+            candidates = log_probs[:, :, None] + _log_probs(logits).reshape(batch, width, -1)
+            vocab = candidates.shape[2]
+            candidates = candidates.reshape(batch, width * vocab)
+            ranked = np.argsort(-candidates, axis=1, kind="stable")[:, :2 * width]
+            parents = np.tile(np.arange(width), (batch, 1))
+            next_tokens = np.full((batch, width), eos_token, dtype=np.int64)
+            next_log_probs = np.full((batch, width), -np.inf)
+            for b in np.flatnonzero(~done):
+                live = []
+                for rank, flat in enumerate(ranked[b]):
+                    log_prob = candidates[b, flat]
+                    if log_prob == -np.inf or len(live) == width:
+                        break
+                    parent, token = divmod(int(flat), vocab)
+                    if token == eos_token:
+                        if rank < width:
+                            finished[b].append((histories[b][parent] + [token], float(log_prob)))
+                        continue
+                    parents[b, len(live)], next_tokens[b, len(live)] = parent, token
+                    next_log_probs[b, len(live)] = log_prob
+                    live.append(histories[b][parent] + [token])
+                histories[b] = live + [[] for _ in range(width - len(live))]
+                if len(finished[b]) >= width:
+                    kth = sorted((score(lp, len(seq)) for seq, lp in finished[b]), reverse=True)[width - 1]
+                    done[b] = not live or score(next_log_probs[b, 0], length) <= kth
+                elif not live:
+                    done[b] = True
+            log_probs = np.where(done[:, None], -np.inf, next_log_probs)
+            tokens = next_tokens.reshape(-1)
+            state = _select(state, (np.arange(batch)[:, None] * width + parents).reshape(-1))
+            if done.all():
+                break
+    results = []
+    for b in range(batch):
+        hypotheses = finished[b] + [(seq, float(lp)) for seq, lp in zip(histories[b], log_probs[b])
+                                    if not done[b] and lp > -np.inf]
+        hypotheses.sort(key=lambda pair: -score(pair[1], len(pair[0])))
+        results.append(hypotheses[:width])
+    return results

@@ -189,6 +189,44 @@ class JordanRNN(_Pattern):
             os.append(o)
         return minigrad.stack(os, axis=0), minigrad.stack(hs, axis=0)
 
+    def forward_scheduled(self, x, y_prev, own_prob: float, rng: np.random.Generator) -> tuple[Tensor, Tensor]:
+        """Scheduled sampling (Bengio et al. 2015): feed back the network's own output with probability ``own_prob``.
+
+        At every step :math:`t > 1` and for every sequence separately, a coin decides what
+        :math:`z^{(t-1)}` is: with probability ``own_prob`` the network's own previous output (what
+        it feeds back when running free, :math:`\\text{softmax}(o^{(t-1)})` or :math:`o^{(t-1)}`),
+        otherwise the teacher's ``y_prev[t]``. The fed-back output is treated as a constant, so no
+        gradient flows through it (as in Bengio et al.). ``own_prob = 0`` is teacher forcing;
+        ``own_prob = 1`` computes the free run's outputs. Training usually raises ``own_prob``
+        from 0 towards 1 as it goes.
+
+        Args:
+            x: inputs :math:`(T, B, D)`.
+            y_prev: the teacher's previous outputs, as for :meth:`forward`.
+            own_prob: the probability of feeding back the network's own output, in :math:`[0, 1]`.
+            rng: draws the coins.
+
+        Returns:
+            ``(o, h)``: :math:`(T, B, O)` and :math:`(T, B, H)`.
+        """
+        if not 0.0 <= own_prob <= 1.0:
+            raise ValueError(f"JordanRNN.forward_scheduled: own_prob must be in [0, 1], got {own_prob}")
+        x = as_tensor(x)
+        _check_sequence("JordanRNN", x, self.input_size)
+        steps, batch = x.shape[0], x.shape[1]
+        teacher = self._previous_outputs(y_prev, steps, batch, x.dtype).data
+        input_terms = x @ self.U.T + self.b
+        hs, os = [], []
+        for t in range(steps):
+            z = teacher[t]
+            if t > 0:
+                own = (F.softmax(os[-1], axis=-1) if self.feedback == "softmax" else os[-1]).data
+                z = np.where(rng.random((batch, 1)) < own_prob, own, z)
+            h = (input_terms[t] + Tensor._constant(z) @ self.W.T).tanh()
+            hs.append(h)
+            os.append(h @ self.V.T + self.c)
+        return minigrad.stack(os, axis=0), minigrad.stack(hs, axis=0)
+
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, {self.output_size}, feedback={self.feedback!r}"
 
