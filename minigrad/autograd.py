@@ -37,6 +37,7 @@ __all__ = [
     "backward",
     "detect_anomaly",
     "is_grad_enabled",
+    "longest_chain",
     "no_grad",
     "topological_order",
     "unbroadcast",
@@ -277,6 +278,26 @@ def topological_order(root: Any) -> list:
             elif node._requires_grad:
                 append(node)
     return order
+
+
+def longest_chain(root: Any) -> int:
+    """The number of operations on the longest path of the graph that ends in ``root`` (chapter 5).
+
+    These operations must run one after another, however many processors there are; everything
+    else could run beside them. With :math:`d(\\text{leaf}) = 0` and, for an operation,
+    :math:`d(f) = 1 + \\max_{p \\in \\text{inputs}(f)} d(p)`, the result is :math:`d(\\text{root})`.
+    A teacher-forced pattern B network has the same longest chain for any sequence length; run
+    free, its chain grows with every step.
+
+    Args:
+        root: a tensor (its graph node is used) or a graph node.
+    """
+    root = getattr(root, "_node", root)
+    depth: dict[Any, int] = {}
+    for node in topological_order(root):
+        parents = node.parents if isinstance(node, Function) else ()
+        depth[node] = 1 + max((depth.get(p, 0) for p in parents), default=0) if parents else 0
+    return depth.get(root, 0)
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple, op: type | None = None, position: int = 0) -> np.ndarray:

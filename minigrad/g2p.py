@@ -19,9 +19,11 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from minigrad.autograd import no_grad
 from minigrad.data import EOS, Vocabulary, language_model_batch, pad_sequences
+from minigrad.nn.decoding import beam_search_batch, greedy_decode_batch
 
-__all__ = ["PHONEMES", "LETTERS", "G2PExample", "G2PSplit", "g2p_batch", "g2p_split", "pronunciations"]
+__all__ = ["PHONEMES", "LETTERS", "G2PExample", "G2PSplit", "g2p_batch", "g2p_split", "pronunciations", "transcribe"]
 
 PHONEMES = ("AA", "AE", "AH", "AO", "AW", "AY", "B", "CH", "D", "DH", "EH", "ER", "EY", "F", "G", "HH",
             "IH", "IY", "JH", "K", "L", "M", "N", "NG", "OW", "OY", "P", "R", "S", "SH", "T", "TH", "UH",
@@ -125,3 +127,38 @@ def g2p_batch(examples: Sequence[G2PExample], letters: Vocabulary, phonemes: Voc
     inputs, targets, target_lengths = language_model_batch([e.pronunciations[0] for e in examples], phonemes,
                                                            ignore_index)
     return source, source_lengths, inputs, targets, target_lengths
+
+
+def transcribe(model, spellings: Sequence[str], letters: Vocabulary, phonemes: Vocabulary, beam_width: int = 1,
+               max_length: int = 20, batch_size: int = 500) -> list[tuple[str, ...]]:
+    """The pronunciation an encoder–decoder finds for each spelling, without the end token (chapter 5).
+
+    The decoder runs free from each spelling's context, by greedy decoding
+    (:func:`~minigrad.nn.decoding.greedy_decode_batch`, ``beam_width = 1``) or by beam search
+    (:func:`~minigrad.nn.decoding.beam_search_batch`), in batches of ``batch_size`` words.
+
+    Args:
+        model: a :class:`~minigrad.models.EncoderDecoder` with ``start`` and ``step``.
+        spellings: the words to pronounce.
+        letters, phonemes: the vocabularies of :class:`G2PSplit` (``phonemes`` has EOS as id 0).
+        beam_width: 1 for greedy decoding, more for beam search.
+        max_length: the most phonemes (end token included) per word.
+        batch_size: words decoded together.
+
+    Returns:
+        One tuple of phonemes per spelling.
+    """
+    eos = phonemes.index[EOS]
+    decoded = []
+    with no_grad():
+        for start in range(0, len(spellings), batch_size):
+            chunk = spellings[start:start + batch_size]
+            source, lengths = pad_sequences([letters.encode(word) for word in chunk], pad_value=0)
+            state = model.start(source, lengths)
+            if beam_width == 1:
+                best = [tokens for tokens, _ in greedy_decode_batch(model.step, state, eos, eos, max_length)]
+            else:
+                best = [hypotheses[0][0] for hypotheses in
+                        beam_search_batch(model.step, state, eos, eos, beam_width, max_length)]
+            decoded += [tuple(phonemes.decode(t for t in tokens if t != eos)) for tokens in best]
+    return decoded

@@ -144,7 +144,12 @@ class EncoderDecoder(Module):
         h0 = self.bridge(context).tanh()[None]
         return (h0, minigrad.zeros(tuple(h0.shape), dtype=h0.dtype)) if isinstance(self.decoder, LSTM) else h0
 
-    def _decode(self, inputs, context: Tensor, state, lengths=None):
+    def decode(self, inputs, context: Tensor, state, lengths=None) -> tuple[Tensor, object]:
+        """Run the decoder over the tokens ``inputs`` :math:`(T, B)` from ``state`` (as its layer takes it).
+
+        Each step reads :math:`[E y^{(t-1)}; C]`, the previous token's embedding beside the context.
+        Returns the logits :math:`(T, B, V)` and the decoder's last state.
+        """
         steps = np.asarray(inputs).shape[0]
         x = minigrad.cat([self.target_embedding(inputs), minigrad.stack([context] * steps, axis=0)], axis=2)
         states, state = self.decoder(x, state, lengths=lengths)
@@ -153,7 +158,7 @@ class EncoderDecoder(Module):
     def forward(self, source, source_lengths, decoder_inputs, target_lengths=None) -> Tensor:
         """Teacher-forced logits :math:`(T, B, V)`: ``decoder_inputs[t]`` is :math:`y^{(t)}`'s predecessor."""
         context = self.encode(source, source_lengths)
-        logits, _ = self._decode(decoder_inputs, context, self._first_state(context), target_lengths)
+        logits, _ = self.decode(decoder_inputs, context, self._first_state(context), target_lengths)
         return logits
 
     def loss(self, source, source_lengths, decoder_inputs, targets, target_lengths=None,
@@ -171,7 +176,7 @@ class EncoderDecoder(Module):
     def step(self, tokens, state) -> tuple[Tensor, tuple]:
         """One decoder step for :mod:`minigrad.nn.decoding`: logits :math:`(B, V)` after the tokens :math:`(B,)`."""
         decoder_state, context = state
-        logits, decoder_state = self._decode(np.asarray(tokens)[None, :], context, _swap_batch_axis(decoder_state))
+        logits, decoder_state = self.decode(np.asarray(tokens)[None, :], context, _swap_batch_axis(decoder_state))
         return logits[0], (_swap_batch_axis(decoder_state), context)
 
 
@@ -257,20 +262,26 @@ class PooledClassifier(Module):
         num_classes: classes.
         embedding_dim: size of the token embeddings.
         hidden_size: size of each direction's state.
-        pooling: one of :data:`POOLINGS` (see :func:`pool_states`); ``"ends"`` makes the recurrent
-            layer bidirectional.
+        pooling: one of :data:`POOLINGS` (see :func:`pool_states`).
         cell: ``"rnn"``, ``"gru"`` or ``"lstm"``.
         rng: generator for the initial weights.
+        bidirectional: read the sequence in both directions, and pool the concatenated states
+            :math:`[\\overrightarrow{h}^{(t)}; \\overleftarrow{h}^{(t)}]`; ``None`` (the default) makes
+            only ``"ends"`` bidirectional, which it must be.
     """
 
     def __init__(self, vocab_size: int, num_classes: int, embedding_dim: int, hidden_size: int,
-                 pooling: str = "last", cell: str = "rnn", rng: np.random.Generator | None = None) -> None:
+                 pooling: str = "last", cell: str = "rnn", rng: np.random.Generator | None = None,
+                 bidirectional: bool | None = None) -> None:
         super().__init__()
         if pooling not in POOLINGS:
             raise ValueError(f"PooledClassifier: pooling must be one of {POOLINGS}, got {pooling!r}")
+        if bidirectional is None:
+            bidirectional = pooling == "ends"
+        if pooling == "ends" and not bidirectional:
+            raise ValueError("PooledClassifier: pooling 'ends' needs a bidirectional layer")
         rng = np.random.default_rng() if rng is None else rng
         self.pooling = pooling
-        bidirectional = pooling == "ends"
         self.embedding = Embedding(vocab_size, embedding_dim, rng=rng)
         self.rnn = _recurrent_layer(cell, embedding_dim, hidden_size, 1, 0.0, bidirectional, rng)
         self.output = Linear(hidden_size * (2 if bidirectional else 1), num_classes, rng=rng)

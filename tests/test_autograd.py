@@ -140,6 +140,19 @@ def test_topological_order_puts_inputs_first_and_skips_constants():
     assert order == [x, a._ctx, b._ctx, c._ctx]
 
 
+def test_longest_chain_counts_the_operations_that_must_run_in_order():
+    x = minigrad.tensor([1.0], requires_grad=True)
+    assert autograd.longest_chain(x) == 0
+    a = x * 2.0
+    b = a.tanh()
+    assert autograd.longest_chain(a + b) == 3  # mul, tanh, add
+    assert autograd.longest_chain((x * 2.0) + (x * 3.0)) == 2  # two products side by side, then the sum
+    chain = x
+    for _ in range(10):
+        chain = chain.tanh()
+    assert autograd.longest_chain(chain) == 10
+
+
 def test_detect_anomaly_and_no_grad_restore_the_previous_mode():
     with minigrad.no_grad():
         with minigrad.no_grad():

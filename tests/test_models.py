@@ -87,6 +87,21 @@ def test_models_learn_small_tasks():
     assert classifier(words, np.full(32, 6)).shape == (32, 2)
     with pytest.raises(ValueError, match="pooling"):
         PooledClassifier(5, 2, 4, 8, pooling="median")
+    with pytest.raises(ValueError, match="bidirectional"):
+        PooledClassifier(5, 2, 4, 8, pooling="ends", bidirectional=False)
+
+
+@pytest.mark.parametrize("pooling", ["last", "mean", "max"])
+def test_pooled_classifier_pools_both_directions_when_asked(pooling):
+    rng = np.random.default_rng(8)
+    classifier = PooledClassifier(5, 2, 4, 8, pooling=pooling, rng=rng, bidirectional=True)
+    assert classifier.rnn.bidirectional and classifier.output.in_features == 16
+    words, lengths = rng.integers(0, 5, size=(6, 3)), np.array([6, 2, 4])
+    with minigrad.no_grad():
+        states, _ = classifier.rnn(classifier.embedding(words), lengths=lengths)
+        expected = classifier.output(pool_states(states, lengths, pooling)).data
+        np.testing.assert_allclose(classifier(words, lengths).data, expected, atol=1e-12)
+    assert not PooledClassifier(5, 2, 4, 8, pooling=pooling, rng=rng).rnn.bidirectional
 
 
 def test_perplexity_pools_tokens_and_accuracy_masks_padding():
