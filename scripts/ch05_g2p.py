@@ -16,13 +16,15 @@ Writes into ``--out`` (default ``book/results``):
   reproduces live;
 - ``ch05_g2p_weights.npz``: the first seed's trained parameters (float32), which the chapter loads.
 
-``--quick`` trains on a few hundred words for one epoch (seconds), with the same output files.
+``--quick`` trains on a few hundred words for one epoch (seconds), with the same output files;
+``--jobs N`` trains N seeds at once in separate processes (the results are the same).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import time
 from pathlib import Path
 
@@ -55,6 +57,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--max-epochs", type=int, default=20)
     parser.add_argument("--patience", type=int, default=2)
     parser.add_argument("--beam-widths", type=int, nargs="+", default=[1, 2, 3, 5, 10])
+    parser.add_argument("--jobs", type=int, default=1, help="seeds trained at once, in separate processes")
     arguments = parser.parse_args()
     if arguments.quick:
         arguments.seeds = arguments.seeds[:2]
@@ -93,34 +96,43 @@ def train_one(seed: int, split, arguments) -> tuple[EncoderDecoder, dict]:
                    "train_seconds": seconds}
 
 
-def main() -> None:
-    arguments = parse_arguments()
-    arguments.out.mkdir(parents=True, exist_ok=True)
+def train_and_score(seed: int, first: bool, arguments) -> dict:
+    """Train from ``seed``, transcribe the test words with every beam width and score them; store the
+    first seed's parameters."""
     split = g2p_split(arguments.train_words, arguments.valid_words, arguments.test_words,
                       np.random.default_rng(SPLIT_SEED))
     test_words = [example.spelling for example in split.test]
     references = [example.pronunciations for example in split.test]
-    runs = []
-    for k, seed in enumerate(arguments.seeds):
-        model, run = train_one(seed, split, arguments)
-        run["test"] = {}
-        for width in arguments.beam_widths:
-            start = time.perf_counter()
-            predicted = transcribe(model, test_words, split.letters, split.phonemes, beam_width=width)
-            run["test"][str(width)] = {"per": phoneme_error_rate(predicted, references),
-                                       "wer": word_error_rate(predicted, references),
-                                       "mean_length": float(np.mean([len(p) for p in predicted])),
-                                       "seconds": time.perf_counter() - start}
-            if k == 0 and width in (1, max(arguments.beam_widths)):
-                run.setdefault("shown", {})[str(width)] = [" ".join(p) for p in predicted[:SHOWN_WORDS]]
-        if k == 0:
-            np.savez_compressed(arguments.out / f"{NAME}_weights.npz",
-                                **{name: value.astype(np.float32) for name, value in model.state_dict().items()})
-        runs.append(run)
-        print(f"seed {seed}: {run['steps']} steps ({run['train_seconds']:.0f} s), "
-              + ", ".join(f"beam {w}: PER {r['per']:.4f} WER {r['wer']:.4f}" for w, r in run["test"].items()),
-              flush=True)
-    settings = {key: value for key, value in vars(arguments).items() if key not in ("out", "quick")}
+    model, run = train_one(seed, split, arguments)
+    run["test"] = {}
+    for width in arguments.beam_widths:
+        start = time.perf_counter()
+        predicted = transcribe(model, test_words, split.letters, split.phonemes, beam_width=width)
+        run["test"][str(width)] = {"per": phoneme_error_rate(predicted, references),
+                                   "wer": word_error_rate(predicted, references),
+                                   "mean_length": float(np.mean([len(p) for p in predicted])),
+                                   "seconds": time.perf_counter() - start}
+        if first and width in (1, max(arguments.beam_widths)):
+            run.setdefault("shown", {})[str(width)] = [" ".join(p) for p in predicted[:SHOWN_WORDS]]
+    if first:
+        np.savez_compressed(arguments.out / f"{NAME}_weights.npz",
+                            **{name: value.astype(np.float32) for name, value in model.state_dict().items()})
+    print(f"seed {seed}: {run['steps']} steps ({run['train_seconds']:.0f} s), "
+          + ", ".join(f"beam {w}: PER {r['per']:.4f} WER {r['wer']:.4f}" for w, r in run["test"].items()),
+          flush=True)
+    return run
+
+
+def main() -> None:
+    arguments = parse_arguments()
+    arguments.out.mkdir(parents=True, exist_ok=True)
+    jobs = [(seed, k == 0, arguments) for k, seed in enumerate(arguments.seeds)]
+    if arguments.jobs > 1:
+        with multiprocessing.Pool(min(arguments.jobs, len(jobs))) as pool:
+            runs = pool.starmap(train_and_score, jobs)
+    else:
+        runs = [train_and_score(*job) for job in jobs]
+    settings = {key: value for key, value in vars(arguments).items() if key not in ("out", "quick", "jobs")}
     settings.update(split_seed=SPLIT_SEED, quick=arguments.quick, cell="gru", bidirectional=True,
                     shown_words=SHOWN_WORDS, optimizer="Adam")
     with open(arguments.out / f"{NAME}.json", "w", encoding="utf-8") as file:
