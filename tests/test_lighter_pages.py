@@ -56,3 +56,51 @@ def test_pages_lose_the_icon_script_and_the_search_index_but_search_keeps_it():
             '    <script src="../searchindex.js"></script>\n<p>text</p>')
     lighter = lighter_pages.SEARCH_SCRIPT_TAGS.sub("", lighter_pages.ICON_SCRIPT_TAG.sub("", page))
     assert lighter == "\n<p>text</p>"
+
+
+def _plot_png(path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    figure, axes = plt.subplots(figsize=(4, 3), dpi=150)
+    x = np.linspace(0, 6, 200)
+    for shift in range(4):
+        axes.plot(x, np.sin(x + shift), label=f"run {shift}")
+    axes.fill_between(x, -0.2, 0.2, alpha=0.3)
+    axes.legend()
+    figure.savefig(path)
+    plt.close(figure)
+
+
+def test_a_plot_gets_a_faithful_palette_and_shrinks(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    path = tmp_path / "plot.png"
+    _plot_png(path)
+    before, original = path.stat().st_size, np.asarray(Image.open(path).convert("RGB"), dtype=int)
+    saved = lighter_pages.palette_png(path)
+    assert saved > 0 and path.stat().st_size == before - saved and saved > before / 3
+    with Image.open(path) as image:
+        assert image.mode == "P" and image.size == (600, 450)
+        error = np.abs(np.asarray(image.convert("RGB"), dtype=int) - original).max(axis=-1)
+    assert np.mean(error > 12) <= 1e-3
+
+
+def test_images_a_palette_would_spoil_are_left_alone(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    noise = tmp_path / "noise.png"  # a photograph-like image: thousands of unrelated colours
+    Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)).save(noise)
+    clear = tmp_path / "clear.png"  # transparency the page shows through
+    pixels = np.zeros((20, 20, 4), dtype=np.uint8)
+    pixels[..., 3] = 128
+    Image.fromarray(pixels).save(clear)
+    for path in (noise, clear):
+        before = path.read_bytes()
+        assert lighter_pages.palette_png(path) == 0 and path.read_bytes() == before
