@@ -4,7 +4,10 @@ Chapter 8 writes the gradient that reaches an early state of a vanilla RNN as a 
 Jacobian per step and measures how its norm shrinks or grows with the lag; chapters 9 and 10 repeat
 the measurement for the GRU and for the memory cell of the LSTM. :func:`unroll` runs a cell over a
 sequence and keeps every state's gradient; :func:`gradient_norms_by_lag` backpropagates a loss on the
-last state and reads the norms off, ordered by lag.
+last state and reads the norms off, ordered by lag. :func:`gradients_three_ways` computes the
+parameter gradients of a whole recurrent layer with its hand-written backpropagation through time,
+with autograd through the cell unrolled step by step, and with finite differences, so that
+chapters 9 and 10 can check the BPTT they derive.
 """
 
 from __future__ import annotations
@@ -13,9 +16,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
+import minigrad
+from minigrad.bptt import central_differences
+from minigrad.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from minigrad.tensor import Tensor
 
-__all__ = ["unroll", "gradient_norms_by_lag"]
+__all__ = ["unroll", "gradient_norms_by_lag", "gradients_three_ways"]
 
 _STATES = ("h", "c")
 
@@ -101,3 +107,64 @@ def gradient_norms_by_lag(cell: Any, xs: Sequence[Any], v: Any, wrt: str = "h") 
     (h_last * Tensor(v)).sum().backward()
     tracked = [state[_STATES.index(wrt)] if paired else state for state in reversed(states)]
     return np.array([np.linalg.norm(state.grad) for state in tracked])
+
+
+def gradients_three_ways(layer: RNN | GRU | LSTM, x: Any, v: Any, eps: float = 1e-6) -> dict[str, dict[str, np.ndarray]]:
+    """The parameter gradients of a recurrent layer, by fused BPTT, by autograd on the unrolled cell, and by finite differences (chapters 9 and 10).
+
+    The loss is a fixed random projection of every output, :math:`L = \\sum_t v^{(t)\\top} h^{(t)}`,
+    so that gradient flows into every step from every later one. Three computations of
+    :math:`\\partial L / \\partial \\theta` for every parameter :math:`\\theta` of the layer:
+
+    - ``"fused"``: the layer's own backward pass, the hand-written backpropagation through time of
+      :class:`minigrad.nn.fused.Recurrence` (the equations chapters 9 and 10 derive);
+    - ``"unrolled"``: autograd through the matching cell (``RNNCell``, ``GRUCell``, ``LSTMCell``) run
+      step by step with the same weights, a graph of elementary tensor operations;
+    - ``"finite differences"``: central differences of :math:`L` in float64, one entry at a time.
+
+    Args:
+        layer: a one-layer, one-direction ``RNN``, ``GRU`` or ``LSTM`` in float64.
+        x: inputs :math:`(T, B, D)`.
+        v: output weights :math:`(T, B, H)`.
+        eps: the finite-difference step.
+
+    Returns:
+        ``{"fused": grads, "unrolled": grads, "finite differences": grads}``, each mapping the
+        layer's parameter names (``weight_ih_l0``, ...) to arrays. The layer's parameters are left
+        as they were.
+
+    Raises:
+        ValueError: a layer of another kind, deeper or bidirectional, or not float64.
+    """
+    cells = {RNN: RNNCell, GRU: GRUCell, LSTM: LSTMCell}
+    if type(layer) not in cells or layer.num_layers != 1 or layer.bidirectional:
+        raise ValueError(f"gradients_three_ways: needs a one-layer, one-direction RNN, GRU or LSTM, got {layer!r}")
+    params = layer.state_dict()
+    if any(value.dtype != np.float64 for value in params.values()):
+        raise ValueError("gradients_three_ways: finite differences need a float64 layer")
+    x, v = np.asarray(x, dtype=np.float64), np.asarray(v, dtype=np.float64)
+
+    layer.zero_grad()
+    output, _ = layer(Tensor(x))
+    (output * Tensor(v)).sum().backward()
+    fused = {name: p.grad.copy() for name, p in layer.named_parameters()}
+    layer.zero_grad()
+
+    extra = {"nonlinearity": layer.nonlinearity} if isinstance(layer, RNN) else {}
+    cell = cells[type(layer)](layer.input_size, layer.hidden_size, bias=layer.bias, **extra)
+    cell.load_state_dict({name.removesuffix("_l0"): value for name, value in params.items()})
+    states = unroll(cell, x)
+    hidden = [state[0] if isinstance(state, tuple) else state for state in states]
+    sum((h * Tensor(v_t)).sum() for h, v_t in zip(hidden, v)).backward()
+    unrolled = {name + "_l0": p.grad.copy() for name, p in cell.named_parameters()}
+
+    def loss(point):
+        layer.load_state_dict(point)
+        with minigrad.no_grad():
+            return float((layer(Tensor(x))[0].data * v).sum())
+
+    try:
+        finite = central_differences(loss, params, eps)
+    finally:
+        layer.load_state_dict(params)
+    return {"fused": fused, "unrolled": unrolled, "finite differences": finite}

@@ -1,10 +1,11 @@
 """Whole networks built from :mod:`minigrad.nn`: an encoder–decoder, a language model, a tagger, a pooled
-classifier (chapters 5, 6 and 7).
+classifier (chapters 5, 6 and 7), a read-out of a recurrent layer (chapters 8 to 10).
 
-Every network reads integer tokens time-major, :math:`(T, B)`, embeds them, runs a recurrent
-layer (``"rnn"``, ``"gru"`` or ``"lstm"``, any depth, one or two directions) and maps the states
-to scores with a ``Linear`` output layer. Padded batches pass ``lengths``, so that padding
-changes nothing (see :class:`minigrad.nn.RNN`).
+The networks of chapters 5 to 7 read integer tokens time-major, :math:`(T, B)`, embed them, run a
+recurrent layer (``"rnn"``, ``"gru"`` or ``"lstm"``, any depth, one or two directions) and map
+the states to scores with a ``Linear`` output layer. Padded batches pass ``lengths``, so that
+padding changes nothing (see :class:`minigrad.nn.RNN`). :class:`RecurrentReadout` reads feature
+vectors :math:`(T, B, D)` instead, for the long-range tasks of :mod:`minigrad.longrange`.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from minigrad.nn import GRU, LSTM, RNN, Embedding, Linear, Module
 from minigrad.nn.recurrent import length_mask
 from minigrad.tensor import Tensor
 
-__all__ = ["CharLanguageModel", "EncoderDecoder", "RNNTagger", "PooledClassifier", "TreeClassifier", "pool_states",
-           "POOLINGS"]
+__all__ = ["CharLanguageModel", "EncoderDecoder", "RNNTagger", "PooledClassifier", "RecurrentReadout", "TreeClassifier",
+           "pool_states", "POOLINGS", "READOUTS"]
 
 _CELLS = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
 POOLINGS = ("last", "mean", "max", "ends")
 """The pooling methods of :func:`pool_states`."""
+READOUTS = ("last", "every")
+"""What :class:`RecurrentReadout` reads: the last state, or the state at every step."""
 
 
 def _recurrent_layer(cell: str, input_size: int, hidden_size: int, num_layers: int, dropout: float,
@@ -290,6 +293,43 @@ class PooledClassifier(Module):
         """Class logits :math:`(B, C)` for the tokens :math:`(T, B)`."""
         hidden, _ = self.rnn(self.embedding(tokens), lengths=lengths)
         return self.output(pool_states(hidden, lengths, self.pooling))
+
+
+class RecurrentReadout(Module):
+    """One recurrent layer and a linear read-out, :math:`o = c + V h` (chapters 8 to 10).
+
+    The layer (``"rnn"``, ``"gru"`` or ``"lstm"``) reads feature vectors :math:`x^{(t)}` (for tokens,
+    their one-hot codes: the input weights then act as an embedding). With ``readout="last"`` the
+    output layer reads only the last state, :math:`o = c + V h^{(T)}`: one prediction per sequence
+    (the adding problem, the agreement task). With ``readout="every"`` it reads every state,
+    :math:`o^{(t)} = c + V h^{(t)}` (the copy problem).
+
+    Args:
+        input_size: :math:`D`, features per step.
+        hidden_size: :math:`H`.
+        output_size: outputs per prediction (1 for a regression, the classes for a classifier).
+        cell: ``"rnn"``, ``"gru"`` or ``"lstm"``.
+        readout: one of :data:`READOUTS`.
+        rng: generator for the initial weights.
+        dtype: ``np.float64`` (default) or ``np.float32``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, output_size: int, cell: str = "lstm",
+                 readout: str = "last", rng: np.random.Generator | None = None, dtype=np.float64) -> None:
+        super().__init__()
+        if cell not in _CELLS:
+            raise ValueError(f"RecurrentReadout: cell must be one of {tuple(_CELLS)}, got {cell!r}")
+        if readout not in READOUTS:
+            raise ValueError(f"RecurrentReadout: readout must be one of {READOUTS}, got {readout!r}")
+        rng = np.random.default_rng() if rng is None else rng
+        self.cell, self.readout = cell, readout
+        self.rnn = _CELLS[cell](input_size, hidden_size, rng=rng, dtype=dtype)
+        self.output = Linear(hidden_size, output_size, rng=rng, dtype=dtype)
+
+    def forward(self, x) -> Tensor:
+        """Outputs :math:`(B, O)` (``"last"``) or :math:`(T, B, O)` (``"every"``) for ``x`` :math:`(T, B, D)`."""
+        hidden, _ = self.rnn(x if isinstance(x, Tensor) else Tensor(x))
+        return self.output(hidden[-1] if self.readout == "last" else hidden)
 
 
 class TreeClassifier(Module):

@@ -8,7 +8,7 @@ import pytest
 
 import minigrad
 from minigrad import Tensor, nn
-from minigrad.analysis import gradient_norms_by_lag, unroll
+from minigrad.analysis import gradient_norms_by_lag, gradients_three_ways, unroll
 
 
 def _v_dot_last_h(cell, xs, state):
@@ -135,3 +135,27 @@ def test_bad_arguments_are_named():
         gradient_norms_by_lag(cell, xs, np.ones(4))
     with pytest.raises(ValueError, match="at least one input step"):
         gradient_norms_by_lag(cell, np.zeros((0, 2)), np.ones(3))
+
+
+@pytest.mark.parametrize("make_layer", [lambda rng: nn.RNN(3, 4, rng=rng), lambda rng: nn.GRU(3, 4, rng=rng),
+                                        lambda rng: nn.LSTM(3, 4, rng=rng)])
+def test_gradients_three_ways_agree_and_leave_the_layer_unchanged(make_layer):
+    rng = np.random.default_rng(20)
+    layer = make_layer(rng)
+    before = layer.state_dict()
+    x, v = rng.normal(size=(5, 2, 3)), rng.normal(size=(5, 2, 4))
+    grads = gradients_three_ways(layer, x, v)
+    assert set(grads) == {"fused", "unrolled", "finite differences"}
+    for name, value in grads["fused"].items():
+        np.testing.assert_allclose(grads["unrolled"][name], value, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(grads["finite differences"][name], value, rtol=1e-5, atol=1e-7)
+        assert np.abs(value).max() > 1e-3, f"{name}: a vacuous check"
+    for name, value in layer.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_gradients_three_ways_rejects_what_it_cannot_check():
+    with pytest.raises(ValueError, match="one-layer"):
+        gradients_three_ways(nn.LSTM(2, 3, num_layers=2), np.zeros((2, 1, 2)), np.zeros((2, 1, 3)))
+    with pytest.raises(ValueError, match="float64"):
+        gradients_three_ways(nn.GRU(2, 3, dtype=np.float32), np.zeros((2, 1, 2)), np.zeros((2, 1, 3)))

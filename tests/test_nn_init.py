@@ -72,6 +72,36 @@ def test_lstm_forget_bias_needs_an_lstm():
         init.lstm_forget_bias_(nn.GRU(2, 3))
 
 
+def test_lstm_chrono_init_spreads_forget_biases_and_mirrors_them_in_the_input_gate():
+    rng = np.random.default_rng(6)
+    model = nn.Sequential(nn.LSTM(2, 400, num_layers=2, rng=rng), nn.LSTMCell(2, 3, rng=rng))
+    before = model.state_dict()
+    assert init.lstm_chrono_init_(model, max_delay=100, rng=np.random.default_rng(7)) is model
+    size = {name: (400 if name.startswith("0.") else 3) for name in before}
+    for name, value in model.state_dict().items():
+        h = size[name]
+        if "bias_ih" in name:
+            forget = value[h:2 * h]
+            assert forget.min() >= 0.0 and forget.max() <= np.log(99)  # log U(1, T - 1)
+            np.testing.assert_array_equal(value[:h], -forget)
+            np.testing.assert_array_equal(value[2 * h:], before[name][2 * h:])
+        elif "bias_hh" in name:
+            np.testing.assert_array_equal(value[:2 * h], 0.0)
+            np.testing.assert_array_equal(value[2 * h:], before[name][2 * h:])
+    # exp(b_f) is uniform on (1, T - 1): its mean is T / 2 = 50
+    memory = np.exp(model.state_dict()["0.bias_ih_l0"][400:800])
+    assert abs(memory.mean() - 50.0) < 4.0
+    first, second = (model.state_dict()[f"0.bias_ih_l{k}"][400:800] for k in (0, 1))
+    assert not np.array_equal(first, second)
+
+
+def test_lstm_chrono_init_needs_an_lstm_and_a_delay_above_two():
+    with pytest.raises(ValueError, match="contains no LSTM"):
+        init.lstm_chrono_init_(nn.GRU(2, 3), max_delay=10)
+    with pytest.raises(ValueError, match="above 2"):
+        init.lstm_chrono_init_(nn.LSTM(2, 3), max_delay=2)
+
+
 @pytest.mark.parametrize("make_cell, gates", [(nn.RNNCell, 1), (nn.GRUCell, 3), (nn.LSTMCell, 4)])
 def test_orthogonal_blocks_makes_every_gate_block_gain_times_orthogonal(make_cell, gates):
     cell = make_cell(3, 5, rng=np.random.default_rng(7))

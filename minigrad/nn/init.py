@@ -17,7 +17,8 @@ import numpy as np
 from minigrad.nn.module import Parameter
 from minigrad.tensor import Tensor
 
-__all__ = ["uniform_parameter", "uniform_", "zeros_", "xavier_uniform_", "orthogonal_", "orthogonal_blocks_", "lstm_forget_bias_"]
+__all__ = ["uniform_parameter", "uniform_", "zeros_", "xavier_uniform_", "orthogonal_", "orthogonal_blocks_", "lstm_forget_bias_",
+           "lstm_chrono_init_"]
 
 Target = TypeVar("Target", Tensor, np.ndarray)
 
@@ -191,16 +192,59 @@ def lstm_forget_bias_(module, value: float = 1.0):
     Raises:
         ValueError: ``module`` contains no LSTM.
     """
+    for size, bias_ih, bias_hh in _lstm_biases(module, "lstm_forget_bias_"):
+        bias_ih[size:2 * size] = value
+        bias_hh[size:2 * size] = 0.0
+    return module
+
+
+def lstm_chrono_init_(module, max_delay: float, rng: np.random.Generator | None = None):
+    """Chrono initialisation of the forget and input gates of every LSTM in ``module`` (chapter 10).
+
+    Tallec and Ollivier (2018) read a forget gate :math:`f` as a leak: a unit whose gate stays near
+    :math:`\\sigma(b^f)` forgets with a characteristic time of about
+    :math:`1 / (1 - \\sigma(b^f)) \\approx e^{b^f}` steps. To spread the units' memories over the
+    delays :math:`1 .. T_{\\max}` a task may need, each unit draws
+
+    .. math:: b^f \\sim \\log \\mathcal{U}(1, T_{\\max} - 1), \\qquad b^i = -b^f ,
+
+    so that a unit that remembers long also writes little. As with :func:`lstm_forget_bias_`,
+    ``bias_ih`` holds the value and ``bias_hh`` holds 0 in the two gates' blocks; the other gates
+    keep their biases.
+
+    Args:
+        module: an :class:`~minigrad.nn.LSTMCell`, :class:`~minigrad.nn.LSTM`, or any module
+            containing them.
+        max_delay: :math:`T_{\\max} > 2`, the longest dependency expected (in steps).
+        rng: the random generator.
+
+    Returns:
+        ``module``.
+
+    Raises:
+        ValueError: ``module`` contains no LSTM, or ``max_delay`` is not above 2.
+    """
+    if not max_delay > 2:
+        raise ValueError(f"lstm_chrono_init_: max_delay must be above 2, got {max_delay}")
+    rng = _rng(rng)
+    for size, bias_ih, bias_hh in _lstm_biases(module, "lstm_chrono_init_"):
+        forget = np.log(rng.uniform(1.0, max_delay - 1.0, size=size))
+        bias_ih[size:2 * size], bias_hh[size:2 * size] = forget, 0.0
+        bias_ih[:size], bias_hh[:size] = -forget, 0.0
+    return module
+
+
+def _lstm_biases(module, who: str) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """``(H, bias_ih, bias_hh)`` arrays of every LSTM layer direction or cell in ``module``."""
     from minigrad.nn.recurrent import LSTM, LSTMCell
 
     lstms = [m for m in module.modules() if isinstance(m, (LSTM, LSTMCell))]
     if not lstms:
-        raise ValueError(f"lstm_forget_bias_: {type(module).__name__} contains no LSTM or LSTMCell")
+        raise ValueError(f"{who}: {type(module).__name__} contains no LSTM or LSTMCell")
+    found = []
     for lstm in lstms:
-        size = lstm.hidden_size
-        for name, param in lstm.named_parameters():
+        params = dict(lstm.named_parameters())
+        for name, param in params.items():
             if name.startswith("bias_ih"):
-                param.data[size:2 * size] = value
-            elif name.startswith("bias_hh"):
-                param.data[size:2 * size] = 0.0
-    return module
+                found.append((lstm.hidden_size, param.data, params["bias_hh" + name[len("bias_ih"):]].data))
+    return found
