@@ -7,7 +7,8 @@ sequence and keeps every state's gradient; :func:`gradient_norms_by_lag` backpro
 last state and reads the norms off, ordered by lag. :func:`gradients_three_ways` computes the
 parameter gradients of a whole recurrent layer with its hand-written backpropagation through time,
 with autograd through the cell unrolled step by step, and with finite differences, so that
-chapters 9 and 10 can check the BPTT they derive.
+chapters 9 and 10 can check the BPTT they derive; :func:`gate_trace` records what the gates of a
+trained layer do along a sequence.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from minigrad.bptt import central_differences
 from minigrad.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from minigrad.tensor import Tensor
 
-__all__ = ["unroll", "gradient_norms_by_lag", "gradients_three_ways"]
+__all__ = ["unroll", "gradient_norms_by_lag", "gradients_three_ways", "gate_trace"]
 
 _STATES = ("h", "c")
 
@@ -168,3 +169,50 @@ def gradients_three_ways(layer: RNN | GRU | LSTM, x: Any, v: Any, eps: float = 1
     finally:
         layer.load_state_dict(params)
     return {"fused": fused, "unrolled": unrolled, "finite differences": finite}
+
+
+def gate_trace(layer: GRU | LSTM, x: Any) -> dict[str, np.ndarray]:
+    """The gates and states of a GRU or LSTM layer at every step of a sequence (chapters 9 and 10).
+
+    Runs the layer's own step (:class:`~minigrad.nn.fused.GRUKernel` or
+    :class:`~minigrad.nn.fused.LSTMKernel`) over ``x`` from a zero state and keeps what it computes:
+
+    - GRU (PyTorch's names): the reset gate ``r``, the gate ``z`` (the fraction of the old state kept;
+      the book's update gate is :math:`u = 1 - z`), the candidate ``n`` and the state ``h``;
+    - LSTM: the input gate ``i``, forget gate ``f``, candidate ``g``, output gate ``o``, the memory
+      cell ``c`` and the hidden state ``h``.
+
+    Args:
+        layer: a one-layer, one-direction ``GRU`` or ``LSTM``.
+        x: inputs :math:`(T, B, D)`.
+
+    Returns:
+        Name to array :math:`(T, B, H)`.
+
+    Raises:
+        ValueError: another kind of layer, or a deeper or bidirectional one.
+    """
+    if type(layer) not in (GRU, LSTM) or layer.num_layers != 1 or layer.bidirectional:
+        raise ValueError(f"gate_trace: needs a one-layer, one-direction GRU or LSTM, got {layer!r}")
+    kernel = layer._kernel()
+    size = layer.hidden_size
+    params = {name: p.data for name, p in layer.named_parameters()}
+    x = np.asarray(x, dtype=params["weight_ih_l0"].dtype)
+    no_bias = np.zeros(params["weight_ih_l0"].shape[0], dtype=x.dtype)
+    b_ih, b_hh = params.get("bias_ih_l0", no_bias), params.get("bias_hh_l0", no_bias)
+    xp = x @ params["weight_ih_l0"].T + b_ih + (b_hh if kernel.additive else 0)
+    state = tuple(np.zeros((x.shape[1], size), dtype=x.dtype) for _ in range(kernel.n_state))
+    names = ("r", "z", "n", "h") if isinstance(layer, GRU) else ("i", "f", "g", "o", "c", "h")
+    trace = {name: [] for name in names}
+    for t in range(x.shape[0]):
+        state, cache = kernel.step(xp[t], state, params["weight_hh_l0"], None if kernel.additive else b_hh)
+        if isinstance(layer, GRU):
+            r, z, n = cache[:3]
+            steps = {"r": r, "z": z, "n": n, "h": state[0]}
+        else:
+            acts = cache[0]
+            steps = {name: acts[:, k * size:(k + 1) * size] for k, name in enumerate("ifgo")}
+            steps.update(c=state[1], h=state[0])
+        for name, value in steps.items():
+            trace[name].append(np.array(value))
+    return {name: np.stack(values) for name, values in trace.items()}

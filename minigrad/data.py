@@ -26,7 +26,7 @@ __all__ = ["adding_problem", "agreement_task", "year_sentences", "YEAR_LENGTH", 
 
 def adding_problem(n: int, length: int, rng: np.random.Generator,
                    dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
-    """The adding problem of Hochreiter and Schmidhuber (1997) (chapters 9 and 10).
+    """The adding problem, in the variant of Le et al. (2015) (chapter 10).
 
     Each step carries two numbers: a value :math:`v_t \\sim \\mathcal{U}(0, 1)` and a marker
     :math:`m_t \\in \\{0, 1\\}`. Exactly two steps are marked, one in the first half of the
@@ -35,8 +35,12 @@ def adding_problem(n: int, length: int, rng: np.random.Generator,
     .. math:: y = \\sum_{t=1}^{T} m_t v_t .
 
     Always predicting the mean, 1, gives a mean squared error of
-    :math:`\\operatorname{Var}(v_a + v_b) = 2/12 \\approx 0.167`, the baseline to beat. The first
-    marked value must be carried across at least :math:`T/2` steps.
+    :math:`\\operatorname{Var}(v_a + v_b) = 2/12 \\approx 0.167`. Remembering only the second
+    marked value (at most :math:`T/2` steps back) and predicting :math:`v_b + 1/2` gives
+    :math:`\\operatorname{Var}(v_a) = 1/12 \\approx 0.083`; to do better, the first value must be
+    carried across at least :math:`T/2` steps. (Hochreiter and Schmidhuber's original, 1997,
+    draws values in :math:`[-1, 1]`, puts the first marker among the first ten steps and varies the
+    length.)
 
     Args:
         n: number of sequences :math:`B`.

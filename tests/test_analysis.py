@@ -8,7 +8,7 @@ import pytest
 
 import minigrad
 from minigrad import Tensor, nn
-from minigrad.analysis import gradient_norms_by_lag, gradients_three_ways, unroll
+from minigrad.analysis import gate_trace, gradient_norms_by_lag, gradients_three_ways, unroll
 
 
 def _v_dot_last_h(cell, xs, state):
@@ -159,3 +159,26 @@ def test_gradients_three_ways_rejects_what_it_cannot_check():
         gradients_three_ways(nn.LSTM(2, 3, num_layers=2), np.zeros((2, 1, 2)), np.zeros((2, 1, 3)))
     with pytest.raises(ValueError, match="float64"):
         gradients_three_ways(nn.GRU(2, 3, dtype=np.float32), np.zeros((2, 1, 2)), np.zeros((2, 1, 3)))
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+def test_gate_trace_records_the_layers_own_states_and_gates(kind):
+    rng = np.random.default_rng(21)
+    layer = (nn.GRU if kind == "gru" else nn.LSTM)(3, 4, rng=rng)
+    x = rng.normal(size=(6, 2, 3))
+    trace = gate_trace(layer, x)
+    output, final = layer(Tensor(x))
+    np.testing.assert_allclose(trace["h"], output.data, atol=1e-14)
+    gates = ("r", "z") if kind == "gru" else ("i", "f", "o")
+    for name in gates:
+        assert trace[name].shape == (6, 2, 4) and trace[name].min() > 0 and trace[name].max() < 1
+    if kind == "lstm":
+        np.testing.assert_allclose(trace["c"][-1], final[1].data[0], atol=1e-14)
+        # c(t) = f c(t-1) + i g, step by step
+        np.testing.assert_allclose(trace["c"][1:], trace["f"][1:] * trace["c"][:-1] + trace["i"][1:] * trace["g"][1:],
+                                   atol=1e-14)
+    else:
+        np.testing.assert_allclose(trace["h"][1:], (1 - trace["z"][1:]) * trace["n"][1:] + trace["z"][1:] * trace["h"][:-1],
+                                   atol=1e-14)
+    with pytest.raises(ValueError, match="GRU or LSTM"):
+        gate_trace(nn.RNN(3, 4), x)
