@@ -22,9 +22,11 @@ results and rerun one configuration live.
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,14 +34,14 @@ import numpy as np
 import minigrad
 from minigrad import functional as F
 from minigrad.data import adding_problem, agreement_task
-from minigrad.experiments import generators
+from minigrad.experiments import Spread, generators
 from minigrad.models import RecurrentReadout
 from minigrad.nn.init import lstm_chrono_init_, lstm_forget_bias_
 from minigrad.tensor import Tensor
 from minigrad.training import fit
 
-__all__ = ["COPY_BLANK", "AddingTask", "AgreementTask", "CopyTask", "MemoryTask", "Run",
-           "copy_memory", "memory_task", "train_until_solved"]
+__all__ = ["COPY_BLANK", "AddingTask", "AgreementTask", "CopyTask", "MemoryTask", "Run", "Outcome",
+           "copy_memory", "memory_task", "train_until_solved", "load_results", "outcomes"]
 
 COPY_BLANK = 0
 """Token and target "blank" of :func:`copy_memory`; the symbols are ``1 .. symbols`` and the
@@ -336,3 +338,55 @@ def train_until_solved(task: MemoryTask, cell: str, seed: int, *, lr: float, hid
                solved=bool(history.best_value <= task.threshold), steps=history.steps, batch=batch,
                curve=curve, test_error=test_error, seconds=time.perf_counter() - start,
                model=model if keep_model else None)
+
+
+def load_results(path: str | Path) -> dict[str, Any]:
+    """Read a results file of ``scripts/long_range.py``: ``task``, ``settings``, ``tuning``,
+    ``chosen_lr`` (the learning rate of each cell) and ``runs`` (one dict per :class:`Run`)."""
+    results = json.loads(Path(path).read_text())
+    missing = {"task", "settings", "tuning", "chosen_lr", "runs"} - set(results)
+    if missing:
+        raise ValueError(f"load_results: {path} is not a results file of scripts/long_range.py "
+                         f"(missing {sorted(missing)})")
+    return results
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The runs of one configuration (task size, cell, LSTM initialisation) over seeds.
+
+    Attributes:
+        solved: how many runs reached the threshold; ``runs``: how many there were.
+        steps: the steps each *solved* run took (empty if none solved).
+        test: the test error of every run, as a :class:`~minigrad.experiments.Spread` over seeds.
+    """
+
+    solved: int
+    runs: int
+    steps: tuple[int, ...]
+    test: Spread
+
+    @property
+    def rate(self) -> float:
+        """The success rate, solved runs over runs."""
+        return self.solved / self.runs
+
+    @property
+    def median_steps(self) -> float:
+        """The median steps to solve over the solved runs (``nan`` if none solved)."""
+        return float(np.median(self.steps)) if self.steps else math.nan
+
+
+def outcomes(runs: list[dict[str, Any]]) -> dict[tuple[int, str, str], Outcome]:
+    """Group runs (dicts of :meth:`Run.as_dict`) by ``(length, cell, str(lstm_init))`` and summarise each group.
+
+    ``str(lstm_init)`` is ``"1.0"`` for an LSTM with forget bias 1, ``"chrono"`` for chrono
+    initialisation and ``"None"`` for other cells.
+    """
+    groups: dict[tuple[int, str, str], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["length"], run["cell"], str(run["lstm_init"])), []).append(run)
+    return {key: Outcome(solved=sum(r["solved"] for r in group), runs=len(group),
+                         steps=tuple(r["steps"] for r in group if r["solved"]),
+                         test=Spread(tuple(r["test_error"] for r in group), tuple(r["seed"] for r in group)))
+            for key, group in sorted(groups.items())}

@@ -52,7 +52,7 @@ FULL = {
               "adding": {50: 5000, 100: 10000, 200: 10000},
               "copy": {50: 5000, 100: 10000}},
     "agreement_hidden": 32,
-    "seeds": [1, 2, 3, 4, 5],
+    "seeds": {"agreement": [1, 2, 3, 4, 5], "adding": [1, 2, 3], "copy": [1, 2, 3]},
     "chrono": {"adding": [200], "copy": [100]},
     "keep": {"task": "adding", "length": 100, "seed": 1},
 }
@@ -61,7 +61,7 @@ QUICK = {
     "lr_grid": [1e-2, 3e-2],
     "tasks": {"agreement": {3: 30, 5: 30}, "adding": {10: 30, 20: 30}, "copy": {5: 30}},
     "agreement_hidden": 8,
-    "seeds": [1, 2],
+    "seeds": {"agreement": [1, 2], "adding": [1, 2], "copy": [1, 2]},
     "chrono": {"adding": [20]},
     "keep": {"task": "adding", "length": 20, "seed": 1},
 }
@@ -78,9 +78,9 @@ class Results:
 
     def __init__(self, path: Path, plan: dict, task: str, resume: bool) -> None:
         self.path = path
-        settings = {k: v for k, v in plan.items() if k not in ("tasks", "chrono")}
+        settings = {k: v for k, v in plan.items() if k not in ("tasks", "chrono", "seeds")}
         settings.update(budgets={str(length): steps for length, steps in plan["tasks"][task].items()},
-                        chrono=plan["chrono"].get(task, []))
+                        chrono=plan["chrono"].get(task, []), seeds=plan["seeds"][task])
         self.data = {"task": task, "settings": settings, "tuning": [], "chosen_lr": {}, "runs": [],
                      "machine": {"python": platform.python_version(), "numpy": np.__version__,
                                  "processor": platform.machine()}}
@@ -168,7 +168,7 @@ def run_task(plan: dict, task_name: str, out: Path, resume: bool) -> None:
             variants.append(("lstm", "chrono"))
         for cell, lstm_init in variants:
             lr = results.data["chosen_lr"][cell]
-            for seed in plan["seeds"]:
+            for seed in plan["seeds"][task_name]:
                 keep_model = (cell in ("gru", "lstm") and lstm_init == 1.0 and task_name == keep["task"]
                               and length == keep["length"] and seed == keep["seed"]
                               and not any(name.startswith(cell + ".") for name in weights))

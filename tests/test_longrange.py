@@ -10,8 +10,8 @@ import pytest
 import minigrad
 from minigrad import nn
 from minigrad.gradcheck import gradcheck
-from minigrad.longrange import (COPY_BLANK, AddingTask, AgreementTask, CopyTask, copy_memory, memory_task,
-                                train_until_solved)
+from minigrad.longrange import (COPY_BLANK, AddingTask, AgreementTask, CopyTask, copy_memory, load_results,
+                                memory_task, outcomes, train_until_solved)
 from minigrad.models import RecurrentReadout
 
 
@@ -129,3 +129,21 @@ def test_train_until_solved_spends_the_budget_when_it_fails_and_initialises_the_
     np.testing.assert_array_equal(biased.model.rnn.bias_ih_l0.data[4:8], 2.0)
     with pytest.raises(ValueError, match="lstm_init"):
         train_until_solved(task, "lstm", seed=0, lr=1e-3, max_steps=1, lstm_init="zeros")
+
+
+def test_outcomes_summarise_runs_by_configuration(tmp_path):
+    task = AgreementTask(2)
+    runs = [train_until_solved(task, cell, seed=seed, lr=0.03, hidden=6, batch=16, max_steps=steps, every=10,
+                               n_validation=100, n_test=100).as_dict()
+            for cell, steps in (("rnn", 300), ("gru", 0)) for seed in (1, 2)]
+    path = tmp_path / "long_range_agreement.json"
+    path.write_text(json.dumps({"task": "agreement", "settings": {}, "tuning": [], "chosen_lr": {}, "runs": runs}))
+    table = outcomes(load_results(path)["runs"])
+    assert set(table) == {(2, "rnn", "None"), (2, "gru", "None")}
+    rnn, gru = table[2, "rnn", "None"], table[2, "gru", "None"]
+    assert rnn.runs == 2 and rnn.rate == 1.0 and len(rnn.steps) == 2 and rnn.median_steps <= 300
+    assert gru.solved == 0 and gru.rate == 0.0 and np.isnan(gru.median_steps) and gru.test.n == 2
+    with pytest.raises(ValueError, match="not a results file"):
+        bad = tmp_path / "bad.json"
+        bad.write_text("{}")
+        load_results(bad)
