@@ -33,6 +33,7 @@ import numpy as np
 
 import minigrad
 from minigrad import functional as F
+from minigrad.analysis import gate_trace
 from minigrad.data import adding_problem, agreement_task
 from minigrad.experiments import Spread, generators
 from minigrad.models import RecurrentReadout
@@ -41,7 +42,7 @@ from minigrad.tensor import Tensor
 from minigrad.training import fit
 
 __all__ = ["COPY_BLANK", "AddingTask", "AgreementTask", "CopyTask", "MemoryTask", "Run", "Outcome",
-           "copy_memory", "memory_task", "train_until_solved", "load_results", "outcomes"]
+           "copy_memory", "memory_task", "train_until_solved", "load_results", "outcomes", "adding_memory_profile"]
 
 COPY_BLANK = 0
 """Token and target "blank" of :func:`copy_memory`; the symbols are ``1 .. symbols`` and the
@@ -390,3 +391,50 @@ def outcomes(runs: list[dict[str, Any]]) -> dict[tuple[int, str, str], Outcome]:
                          steps=tuple(r["steps"] for r in group if r["solved"]),
                          test=Spread(tuple(r["test_error"] for r in group), tuple(r["seed"] for r in group)))
             for key, group in sorted(groups.items())}
+
+
+def adding_memory_profile(layer, x: np.ndarray) -> dict[str, np.ndarray]:
+    """How each unit of a trained GRU or LSTM layer holds the first marked value of the adding problem (chapters 9 and 10).
+
+    Runs the layer over a batch of adding-problem sequences (:func:`minigrad.analysis.gate_trace`)
+    and measures, per unit:
+
+    - ``"corr"``: the correlation, over the batch, between the first marked value and the unit's
+      memory just before the second marker (the state :math:`h` of a GRU, the cell :math:`c` of an
+      LSTM);
+    - ``"keep"``: the mean of the gate that keeps the memory (a GRU's :math:`z = 1 - u`, an LSTM's
+      forget gate :math:`f`) over the steps strictly between the two markers;
+    - ``"write_first"`` and ``"write_between"``: the mean of the gate that writes (a GRU's update
+      gate :math:`u`, an LSTM's input gate :math:`i`) at the first marker, and between the markers.
+
+    A unit of the constant error carousel has ``corr`` near :math:`\\pm 1`, ``keep`` near 1 and
+    ``write_first`` far above ``write_between``.
+
+    Args:
+        layer: a one-layer GRU or LSTM trained on the adding problem.
+        x: adding-problem inputs :math:`(T, B, 2)` (:func:`minigrad.data.adding_problem`).
+
+    Returns:
+        Name to array :math:`(H,)`.
+    """
+    trace = gate_trace(layer, x)
+    gru = "z" in trace
+    memory, keep = (trace["h"], trace["z"]) if gru else (trace["c"], trace["f"])
+    write = 1 - trace["z"] if gru else trace["i"]
+    markers = np.asarray(x)[:, :, 1] > 0
+    steps, batch = markers.shape
+    rows = np.arange(batch)
+    first = markers.argmax(axis=0)
+    second = steps - 1 - markers[::-1].argmax(axis=0)
+    first_value = np.asarray(x)[first, rows, 0]
+    before_second = memory[second - 1, rows]
+    centred = before_second - before_second.mean(axis=0)
+    value = first_value - first_value.mean()
+    corr = (centred * value[:, None]).sum(axis=0) / (
+        np.sqrt((centred ** 2).sum(axis=0) * (value ** 2).sum()) + 1e-300)
+    t = np.arange(steps)[:, None]
+    between = (t > first) & (t < second)
+    weights = between[:, :, None] / between.sum()
+    return {"corr": corr, "keep": (keep * weights).sum(axis=(0, 1)),
+            "write_first": write[first, rows].mean(axis=0),
+            "write_between": (write * weights).sum(axis=(0, 1))}

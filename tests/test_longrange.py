@@ -9,9 +9,11 @@ import pytest
 
 import minigrad
 from minigrad import nn
+from minigrad.analysis import gate_trace
+from minigrad.data import adding_problem
 from minigrad.gradcheck import gradcheck
-from minigrad.longrange import (COPY_BLANK, AddingTask, AgreementTask, CopyTask, copy_memory, load_results,
-                                memory_task, outcomes, train_until_solved)
+from minigrad.longrange import (COPY_BLANK, AddingTask, AgreementTask, CopyTask, adding_memory_profile, copy_memory,
+                                load_results, memory_task, outcomes, train_until_solved)
 from minigrad.models import RecurrentReadout
 
 
@@ -147,3 +149,26 @@ def test_outcomes_summarise_runs_by_configuration(tmp_path):
         bad = tmp_path / "bad.json"
         bad.write_text("{}")
         load_results(bad)
+
+
+def test_adding_memory_profile_finds_a_hand_built_carousel():
+    lstm = nn.LSTM(2, 2, rng=np.random.default_rng(8))
+    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+        getattr(lstm, name).data[...] = 0.0
+    w_ih, b_ih = lstm.weight_ih_l0.data, lstm.bias_ih_l0.data  # rows: i0 i1 f0 f1 g0 g1 o0 o1
+    w_ih[0] = [0.0, 20.0]
+    b_ih[0] = -10.0  # unit 0 writes only at a marker ...
+    b_ih[2] = 30.0  # ... and never forgets
+    w_ih[4] = [1.0, 0.0]  # what it writes is tanh(value)
+    b_ih[3] = -30.0  # unit 1 forgets at once and writes a constant
+    x, _ = adding_problem(400, 30, np.random.default_rng(9))
+    profile = adding_memory_profile(lstm, x)
+    assert set(profile) == {"corr", "keep", "write_first", "write_between"}
+    assert profile["corr"][0] > 0.99 and profile["keep"][0] > 0.999
+    assert profile["write_first"][0] > 0.99 and profile["write_between"][0] < 0.01
+    assert profile["keep"][1] < 1e-6
+    gru = nn.GRU(2, 3, rng=np.random.default_rng(10))
+    gru_profile = adding_memory_profile(gru, x)
+    trace = gate_trace(gru, x)
+    first = x[:, :, 1].argmax(axis=0)
+    np.testing.assert_allclose(gru_profile["write_first"], (1 - trace["z"])[first, np.arange(400)].mean(axis=0))
