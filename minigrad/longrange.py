@@ -329,7 +329,7 @@ def train_until_solved(task: MemoryTask, cell: str, seed: int, *, lr: float, hid
         curve = [(0, validation_error())]
     history = fit(batch_loss, model, range(max_steps), lr=lr, clip_norm=clip_norm,
                   evaluate=validation_error, every=every, stop_below=task.threshold)
-    curve += history.evaluations
+    curve += [(step, value) for step, value in history.evaluations if step > 0]
     with minigrad.no_grad():
         test_error = _chunked_error(task, model, x_test, y_test)
     if not math.isfinite(test_error):

@@ -124,6 +124,7 @@ def test_train_until_solved_spends_the_budget_when_it_fails_and_initialises_the_
     assert run.lstm_init == "chrono"
     untrained = train_until_solved(task, "lstm", seed=0, lr=1e-4, hidden=4, batch=8, max_steps=0,
                                    lstm_init="chrono", n_validation=50, n_test=50, keep_model=True)
+    assert untrained.curve == [(0, pytest.approx(untrained.curve[0][1]))] and untrained.steps == 0
     bias = untrained.model.rnn.bias_ih_l0.data
     np.testing.assert_array_equal(bias[:4], -bias[4:8])  # the input gate mirrors the forget gate
     biased = train_until_solved(task, "lstm", seed=0, lr=1e-4, hidden=4, batch=8, max_steps=0,
