@@ -231,6 +231,8 @@ class Run:
         batch: sequences per step (so ``steps * batch`` sequences were seen).
         curve: ``(step, validation error)`` after every evaluation, the first at step 0.
         test_error: the error of the final network on held-out test sequences.
+        other_test_errors: the final network's test error on the same task at other sizes
+            (``other_lengths``), keyed by size: does what it learned carry over to another gap?
         seconds: wall-clock time.
         model: the trained network (not stored by :meth:`as_dict`).
     """
@@ -247,12 +249,14 @@ class Run:
     curve: list[tuple[int, float]]
     test_error: float
     seconds: float
+    other_test_errors: dict[int, float] = field(default_factory=dict)
     model: RecurrentReadout | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         """The run as plain numbers and strings (for JSON), without the model."""
         record = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "model"}
         record["curve"] = [[int(step), float(value)] for step, value in self.curve]
+        record["other_test_errors"] = {str(size): float(error) for size, error in self.other_test_errors.items()}
         return record
 
 
@@ -269,7 +273,8 @@ def _chunked_error(task: MemoryTask, model: RecurrentReadout, x: np.ndarray, y: 
 def train_until_solved(task: MemoryTask, cell: str, seed: int, *, lr: float, hidden: int = 64,
                        batch: int = 64, max_steps: int = 10_000, every: int = 100,
                        lstm_init: float | str = 1.0, clip_norm: float = 1.0, n_validation: int = 1000,
-                       n_test: int = 1000, dtype=np.float32, keep_model: bool = False) -> Run:
+                       n_test: int = 1000, other_lengths: tuple[int, ...] = (), dtype=np.float32,
+                       keep_model: bool = False) -> Run:
     """Train a recurrent network on ``task`` until it is solved or the budget is spent (chapters 8 to 10).
 
     The network is a :class:`~minigrad.models.RecurrentReadout` (``cell`` with ``hidden`` units
@@ -277,7 +282,9 @@ def train_until_solved(task: MemoryTask, cell: str, seed: int, *, lr: float, hid
     (learning rate ``lr``) on :meth:`MemoryTask.loss`, with the gradient clipped to norm
     ``clip_norm`` (chapter 8). Every ``every`` steps the error on ``n_validation`` held-out
     sequences is measured; training stops as soon as it is at most ``task.threshold`` (solved) or
-    after ``max_steps`` steps. The final network is then scored on ``n_test`` other sequences.
+    after ``max_steps`` steps. The final network is then scored on ``n_test`` other sequences, and
+    on ``n_test`` sequences of the same task at each size in ``other_lengths`` (a network that has
+    learned to remember answers at any gap; one that has learned a trick tied to one length does not).
 
     The seed gives three independent streams (:func:`minigrad.experiments.generators`): the
     initial weights, the training batches, and the validation and test sequences. Two cells trained
@@ -298,6 +305,7 @@ def train_until_solved(task: MemoryTask, cell: str, seed: int, *, lr: float, hid
         clip_norm: the gradient-norm threshold.
         n_validation: validation sequences.
         n_test: test sequences.
+        other_lengths: other sizes of the task to test the final network on.
         dtype: the network's float type (``np.float32`` is faster).
         keep_model: return the trained network in :attr:`Run.model`.
 
@@ -332,13 +340,17 @@ def train_until_solved(task: MemoryTask, cell: str, seed: int, *, lr: float, hid
     curve += [(step, value) for step, value in history.evaluations if step > 0]
     with minigrad.no_grad():
         test_error = _chunked_error(task, model, x_test, y_test)
+        other_test_errors = {}
+        for length in other_lengths:
+            other = type(task)(length)
+            other_test_errors[length] = _chunked_error(other, model, *other.sample(n_test, eval_rng, dtype))
     if not math.isfinite(test_error):
         raise ValueError(f"train_until_solved: the test error of {cell} on {task} is {test_error}")
     return Run(task=task.name, length=task.length, cell=cell, seed=seed, lr=lr,
                lstm_init=lstm_init if cell == "lstm" else None,
                solved=bool(history.best_value <= task.threshold), steps=history.steps, batch=batch,
                curve=curve, test_error=test_error, seconds=time.perf_counter() - start,
-               model=model if keep_model else None)
+               other_test_errors=other_test_errors, model=model if keep_model else None)
 
 
 def load_results(path: str | Path) -> dict[str, Any]:

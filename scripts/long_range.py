@@ -53,6 +53,7 @@ FULL = {
               "adding": {50: 5000, 100: 10000, 200: 10000},
               "copy": {50: 5000}},
     "agreement_hidden": 32,
+    "agreement_other_gaps": ["gap + 1", "2 gap"],
     "seeds": {"agreement": [1, 2, 3, 4, 5], "adding": [1, 2, 3], "copy": [1, 2, 3]},
     "chrono": {"agreement": [20, 30, 40, 50, 75, 100], "adding": [200], "copy": [50]},
     "keep": {"task": "adding", "length": 100, "seed": 1},
@@ -62,6 +63,7 @@ QUICK = {
     "lr_grid": [1e-2, 3e-2],
     "tasks": {"agreement": {3: 30, 5: 30}, "adding": {10: 30, 20: 30}, "copy": {5: 30}},
     "agreement_hidden": 8,
+    "agreement_other_gaps": ["gap + 1", "2 gap"],
     "seeds": {"agreement": [1, 2], "adding": [1, 2], "copy": [1, 2]},
     "chrono": {"adding": [20]},
     "keep": {"task": "adding", "length": 20, "seed": 1},
@@ -106,11 +108,13 @@ def run_one(results: Results, plan: dict, section: str, task_name: str, length: 
     record_key = (task_name, length, cell, str(lstm_init if cell == "lstm" else None), seed, lr)
     if record_key in results.done and not keep_model:
         return next(r for r in results.data[section] if key(r) == record_key), None
-    hidden = plan["agreement_hidden"] if task_name == "agreement" else plan["hidden"]
-    run = train_until_solved(memory_task(task_name, length), cell, seed, lr=lr, hidden=hidden,
+    agreement = task_name == "agreement"
+    run = train_until_solved(memory_task(task_name, length), cell, seed, lr=lr,
+                             hidden=plan["agreement_hidden"] if agreement else plan["hidden"],
                              batch=plan["batch"], max_steps=plan["tasks"][task_name][length],
                              every=plan["every"], lstm_init=lstm_init, n_validation=plan["n_validation"],
-                             n_test=plan["n_test"], keep_model=keep_model)
+                             n_test=plan["n_test"], other_lengths=(length + 1, 2 * length) if agreement else (),
+                             keep_model=keep_model)
     record = run.as_dict()
     if record_key not in results.done:
         results.data[section].append(record)

@@ -104,16 +104,19 @@ def test_recurrent_readout_rejects_unknown_cells_and_readouts():
 def test_train_until_solved_stops_when_solved_and_is_reproducible():
     task = AgreementTask(3)
     first = train_until_solved(task, "gru", seed=11, lr=0.02, hidden=8, batch=32, max_steps=400, every=20,
-                               n_validation=200, n_test=200)
+                               n_validation=200, n_test=200, other_lengths=(4, 6))
     again = train_until_solved(task, "gru", seed=11, lr=0.02, hidden=8, batch=32, max_steps=400, every=20,
-                               n_validation=200, n_test=200)
+                               n_validation=200, n_test=200, other_lengths=(4, 6))
     assert first.solved and first.steps < 400 and first.steps % 20 == 0
     assert first.curve[0][0] == 0 and first.curve[-1] == (first.steps, pytest.approx(first.curve[-1][1]))
     assert first.curve[-1][1] <= task.threshold < first.curve[0][1]
     assert first.test_error < 0.2
     assert (again.steps, again.curve, again.test_error) == (first.steps, first.curve, first.test_error)
+    assert set(first.other_test_errors) == {4, 6} and all(0 <= e <= 1 for e in first.other_test_errors.values())
+    assert first.other_test_errors == again.other_test_errors
     record = json.loads(json.dumps(first.as_dict()))
     assert record["solved"] is True and "model" not in record and record["lstm_init"] is None
+    assert set(record["other_test_errors"]) == {"4", "6"}
 
 
 def test_train_until_solved_spends_the_budget_when_it_fails_and_initialises_the_lstm():
