@@ -214,8 +214,6 @@ def run_task(plan: dict, task_name: str, out: Path, resume: bool, only_lengths=N
                 if model is not None:
                     weights.update({f"{cell}.{name}": value for name, value in model.state_dict().items()})
                     np.savez_compressed(weights_path, **weights)
-    if task_name == keep["task"]:
-        np.savez_compressed(weights_path, **weights)
     results.data["seconds"] = sum(r["seconds"] for r in results.data["tuning"] + results.data["runs"])
     results.save()
     print(f"{task_name}: the runs took {results.data['seconds']:.0f} s in all", flush=True)
