@@ -253,9 +253,10 @@ class Run:
     model: RecurrentReadout | None = field(default=None, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        """The run as plain numbers and strings (for JSON), without the model."""
+        """The run as plain numbers and strings (for JSON), without the model; the curve's errors
+        are rounded to four significant digits."""
         record = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "model"}
-        record["curve"] = [[int(step), float(value)] for step, value in self.curve]
+        record["curve"] = [[int(step), float(f"{value:.4g}")] for step, value in self.curve]
         record["other_test_errors"] = {str(size): float(error) for size, error in self.other_test_errors.items()}
         return record
 
