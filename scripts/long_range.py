@@ -21,8 +21,8 @@ It writes into ``--out`` (default ``book/results``):
   test error, seconds);
 - ``long_range_weights.npz``: the trained GRU and LSTM (``gru.<parameter>``, ``lstm.<parameter>``).
 
-A full run takes hours on a small machine (``make models``). ``--tasks``, ``--lengths`` and
-``--cells`` run only part of it, so that several processes can share the work (each saves its runs
+A full run takes hours on a small machine (``make models``). ``--tasks``, ``--lengths``, ``--cells``
+and ``--seeds`` run only part of it, so that several processes can share the work (each saves its runs
 merged with what the others saved), and ``--resume`` skips the runs already in a task's file, so an
 interrupted run can go on. ``--quick`` runs tiny versions
 of everything in seconds and writes files of the same names and format.
@@ -162,20 +162,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", nargs="+", choices=list(FULL["tasks"]), default=list(FULL["tasks"]))
     parser.add_argument("--lengths", nargs="+", type=int, help="run only these task sizes (after tuning)")
     parser.add_argument("--cells", nargs="+", choices=CELLS, help="run only these cells (after tuning)")
+    parser.add_argument("--seeds", nargs="+", type=int, help="run only these seeds (after tuning)")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     for task_name in args.tasks:
-        run_task(plan, task_name, args.out, args.resume, args.lengths, args.cells)
+        run_task(plan, task_name, args.out, args.resume, args.lengths, args.cells, args.seeds)
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 
 
-def run_task(plan: dict, task_name: str, out: Path, resume: bool, only_lengths=None, only_cells=None) -> None:
+def run_task(plan: dict, task_name: str, out: Path, resume: bool, only_lengths=None, only_cells=None,
+             only_seeds=None) -> None:
     """Tune (or take the rates of another task), then run every length, cell and seed of one task;
-    write its files. ``only_lengths`` and ``only_cells`` restrict the runs (not the tuning), so that
-    several processes can share one task."""
+    write its files. ``only_lengths``, ``only_cells`` and ``only_seeds`` restrict the runs (not the
+    tuning), so that several processes can share one task."""
     results = Results(out / f"long_range_{task_name}.json", plan, task_name, resume)
     lengths = plan["tasks"][task_name]
     source = plan["lr_from"].get(task_name)
@@ -206,6 +208,8 @@ def run_task(plan: dict, task_name: str, out: Path, resume: bool, only_lengths=N
                 continue
             lr = results.data["chosen_lr"][cell]
             for seed in plan["seeds"][task_name]:
+                if only_seeds and seed not in only_seeds:
+                    continue
                 keep_model = (cell in ("gru", "lstm") and lstm_init == 1.0 and task_name == keep["task"]
                               and length == keep["length"] and seed == keep["seed"]
                               and not any(name.startswith(cell + ".") for name in weights))
