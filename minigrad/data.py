@@ -39,8 +39,8 @@ def adding_problem(n: int, length: int, rng: np.random.Generator,
     marked value (at most :math:`T/2` steps back) and predicting :math:`v_b + 1/2` gives
     :math:`\\operatorname{Var}(v_a) = 1/12 \\approx 0.083`; to do better, the first value must be
     carried across at least :math:`T/2` steps. (Hochreiter and Schmidhuber's original, 1997,
-    draws values in :math:`[-1, 1]`, puts the first marker among the first ten steps and varies the
-    length.)
+    draws values in :math:`[-1, 1]`, puts the first marker among the first ten steps and the second
+    among the first :math:`T/2 - 1`, scales the target into :math:`[0, 1]` and varies the length.)
 
     Args:
         n: number of sequences :math:`B`.
