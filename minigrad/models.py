@@ -1,7 +1,7 @@
 """Whole networks built from :mod:`minigrad.nn`: an encoder–decoder, a language model, a tagger, a pooled
 classifier (chapters 5, 6 and 7), a read-out of a recurrent layer (chapters 8 to 10).
 
-The networks of chapters 6 and 7 read integer tokens time-major, :math:`(T, B)`, embed them, run a
+The networks of chapters 5 to 7 read integer tokens time-major, :math:`(T, B)`, embed them, run a
 recurrent layer (``"rnn"``, ``"gru"`` or ``"lstm"``, any depth, one or two directions) and map
 the states to scores with a ``Linear`` output layer. Padded batches pass ``lengths``, so that
 padding changes nothing (see :class:`minigrad.nn.RNN`). :class:`RecurrentReadout` reads feature
