@@ -1,28 +1,36 @@
-"""Gradient-flow measurements: how much gradient reaches a recurrent state at each time lag (chapters 8 to 10).
+"""Measurements of a trained or unrolled network: gradient flow, graph memory, linear probes.
 
-Chapter 8 writes the gradient that reaches an early state of a vanilla RNN as a product of one
-Jacobian per step and measures how its norm shrinks or grows with the lag; chapters 9 and 10 repeat
-the measurement for the GRU and for the memory cell of the LSTM. :func:`unroll` runs a cell over a
-sequence and keeps every state's gradient; :func:`gradient_norms_by_lag` backpropagates a loss on the
-last state and reads the norms off, ordered by lag. :func:`gradients_three_ways` computes the
-parameter gradients of a whole recurrent layer with its hand-written backpropagation through time,
-with autograd through the cell unrolled step by step, and with finite differences, so that
-chapters 9 and 10 can check the BPTT they derive; :func:`gate_trace` records what the gates of a
-trained layer do along a sequence.
+- Gradient flow (chapters 8 to 10): chapter 8 writes the gradient that reaches an early state of a
+  vanilla RNN as a product of one Jacobian per step and measures how its norm shrinks or grows with
+  the lag; chapters 9 and 10 repeat the measurement for the GRU and for the memory cell of the
+  LSTM. :func:`unroll` runs a cell over a sequence and keeps every state's gradient;
+  :func:`gradient_norms_by_lag` backpropagates a loss on the last state and reads the norms off,
+  ordered by lag. :func:`gradients_three_ways` computes the parameter gradients of a whole
+  recurrent layer with its hand-written backpropagation through time, with autograd through the
+  cell unrolled step by step, and with finite differences, so that chapters 9 and 10 can check the
+  BPTT they derive; :func:`gate_trace` records what the gates of a trained layer do along a
+  sequence.
+- Graph memory (chapters 3 and 4): :func:`graph_memory` counts the operations of an autograd
+  graph and the bytes of the arrays they keep for the backward pass.
+- Linear probes (chapter 1): :func:`linear_probe` asks how well a quantity can be read off a
+  network's states by least squares, on states the fit never saw.
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 import minigrad
+from minigrad.autograd import Function, topological_order
 from minigrad.bptt import central_differences
 from minigrad.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from minigrad.tensor import Tensor
 
-__all__ = ["unroll", "gradient_norms_by_lag", "gradients_three_ways", "gate_trace"]
+__all__ = ["GraphMemory", "graph_memory", "gate_trace", "gradient_norms_by_lag", "gradients_three_ways",
+           "linear_probe", "unroll"]
 
 _STATES = ("h", "c")
 
@@ -216,3 +224,139 @@ def gate_trace(layer: GRU | LSTM, x: Any) -> dict[str, np.ndarray]:
         for name, value in steps.items():
             trace[name].append(np.array(value))
     return {name: np.stack(values) for name, values in trace.items()}
+
+
+# ----------------------------------------------------------------------------- graph memory
+@dataclass(frozen=True)
+class GraphMemory:
+    """What an autograd graph keeps alive for its backward pass (see :func:`graph_memory`).
+
+    Attributes:
+        operations: the number of operations recorded in the graph.
+        saved_bytes: bytes of the distinct arrays the operations saved, leaving out the leaves'
+            arrays; the memory that exists only because the graph does.
+        leaf_bytes: bytes of the leaves' arrays (parameters, inputs) that operations saved too;
+            they exist with or without the graph.
+        by_operation: ``saved_bytes`` split by the name of the operation that saved each array
+            first (in the order of the forward pass).
+    """
+
+    operations: int
+    saved_bytes: int
+    leaf_bytes: int
+    by_operation: dict[str, int]
+
+
+def _arrays_in(item: Any) -> Iterator[np.ndarray]:
+    """Every numpy array in ``item``, looking inside tuples, lists and dicts."""
+    if isinstance(item, np.ndarray):
+        yield item
+    elif isinstance(item, (tuple, list)):
+        for part in item:
+            yield from _arrays_in(part)
+    elif isinstance(item, dict):
+        for part in item.values():
+            yield from _arrays_in(part)
+
+
+def _buffer(array: np.ndarray) -> np.ndarray:
+    """The array that owns the memory of ``array`` (``array`` itself unless it is a view)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def graph_memory(root: Tensor) -> GraphMemory:
+    r"""Count the operations in the graph of ``root`` and the memory they keep for ``backward()`` (chapters 3 and 4).
+
+    Walks the graph from ``root`` (usually a loss) back to its leaves and collects every numpy array
+    an operation kept: what it saved with ``save_for_backward`` and any array it stored on its node
+    (an index, a mask). A view is charged to the array that owns its memory, and each owner is
+    counted once, so the transposed view ``W.T`` that every step of an unrolled network saves is
+    the memory of ``W``, counted once:
+
+    .. math:: \text{saved bytes} = \sum_{\text{distinct owners } A \text{ of saved arrays}}
+        \text{nbytes}(A), \quad A \notin \text{leaves}.
+
+    Arrays owned by a leaf of the graph (a parameter, an input) are reported apart, as
+    ``leaf_bytes``: they are not freed when the graph is.
+
+    Args:
+        root: a tensor made by operations that recorded a graph.
+
+    Returns:
+        The :class:`GraphMemory` of the graph.
+
+    Raises:
+        ValueError: ``root`` was not made by an operation that recorded a graph (a leaf, or a
+            result computed under :class:`minigrad.no_grad`).
+    """
+    if not isinstance(root, Tensor) or root._ctx is None:
+        raise ValueError("graph_memory: root must be a tensor computed with a recorded graph "
+                         "(not a leaf, not computed under no_grad)")
+    operations = [node for node in topological_order(root._ctx) if isinstance(node, Function)]
+    leaves = {id(_buffer(parent.data)) for node in operations for parent in node.parents
+              if isinstance(parent, Tensor)}
+    owners: dict[int, tuple[np.ndarray, str]] = {}
+    for node in operations:
+        kept = (getattr(node, "saved_tensors", ()), vars(node))
+        for array in _arrays_in(kept):
+            owner = _buffer(array)
+            owners.setdefault(id(owner), (owner, node.op_name()))
+    saved, leaf_bytes, by_operation = 0, 0, {}
+    for key, (owner, op) in owners.items():
+        if key in leaves:
+            leaf_bytes += owner.nbytes
+        else:
+            saved += owner.nbytes
+            by_operation[op] = by_operation.get(op, 0) + owner.nbytes
+    return GraphMemory(len(operations), saved, leaf_bytes, by_operation)
+
+
+# ---------------------------------------------------------------------------- linear probes
+def linear_probe(features: Any, targets: Any, rng: np.random.Generator, test_fraction: float = 0.5) -> float:
+    r"""How well a linear map reads ``targets`` off ``features``: the held-out :math:`R^2` (chapter 1).
+
+    Shuffles the rows, fits :math:`\hat y = w^\top f + w_0` by least squares on the first part
+    and returns, on the other ``test_fraction`` of the rows,
+
+    .. math:: R^2 = 1 - \frac{\sum_i (y_i - \hat y_i)^2}{\sum_i (y_i - \bar y)^2},
+
+    with :math:`\bar y` the mean of the held-out targets: 1 when the targets are a linear function of
+    the features, about 0 (or below) when the features say nothing about them. Chapter 1 probes
+    whether a recurrent network's state :math:`h^{(t)}` tells its position :math:`t`.
+
+    Args:
+        features: one row per example, :math:`(n, k)`.
+        targets: one number per example, :math:`(n,)`.
+        rng: shuffles the rows before the split.
+        test_fraction: the share of rows held out, in (0, 1).
+
+    Returns:
+        The held-out :math:`R^2`.
+
+    Raises:
+        ValueError: shapes that do not match, a fraction outside (0, 1), too few rows on either
+            side, or held-out targets that are all equal.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    targets = np.asarray(targets, dtype=np.float64)
+    if features.ndim != 2 or targets.shape != features.shape[:1]:
+        raise ValueError(f"linear_probe: need features (n, k) and targets (n,), got {features.shape} "
+                         f"and {targets.shape}")
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"linear_probe: test_fraction must be in (0, 1), got {test_fraction}")
+    n = len(targets)
+    held_out = int(round(n * test_fraction))
+    if held_out < 2 or n - held_out < 2:
+        raise ValueError(f"linear_probe: {n} rows leave too few to fit or to test")
+    order = rng.permutation(n)
+    design = np.hstack([features, np.ones((n, 1))])[order]
+    targets = targets[order]
+    fit, test = slice(held_out, None), slice(None, held_out)
+    weights, *_ = np.linalg.lstsq(design[fit], targets[fit], rcond=None)
+    residual = targets[test] - design[test] @ weights
+    spread = targets[test] - targets[test].mean()
+    if not np.any(spread):
+        raise ValueError("linear_probe: the held-out targets are all equal; R^2 is undefined")
+    return float(1.0 - residual @ residual / (spread @ spread))

@@ -8,7 +8,7 @@ import pytest
 
 import minigrad
 from minigrad import Tensor, nn
-from minigrad.analysis import gate_trace, gradient_norms_by_lag, gradients_three_ways, unroll
+from minigrad.analysis import gate_trace, gradient_norms_by_lag, gradients_three_ways, graph_memory, linear_probe, unroll
 
 
 def _v_dot_last_h(cell, xs, state):
@@ -182,3 +182,78 @@ def test_gate_trace_records_the_layers_own_states_and_gates(kind):
                                    atol=1e-14)
     with pytest.raises(ValueError, match="GRU or LSTM"):
         gate_trace(nn.RNN(3, 4), x)
+
+
+# ---------------------------------------------------------------------------- graph_memory
+def test_graph_memory_counts_saved_arrays_and_sets_leaves_apart():
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.normal(size=(4, 3)))  # a constant input: a leaf
+    w = Tensor(rng.normal(size=(3, 5)), requires_grad=True)
+    loss = (x @ w).tanh().sum()
+    memory = graph_memory(loss)
+    assert memory.operations == 3  # matmul, tanh, sum
+    assert memory.saved_bytes == 4 * 5 * 8  # the tanh output; matmul saved only leaves
+    assert memory.leaf_bytes == x.data.nbytes + w.data.nbytes
+    assert memory.by_operation == {"tanh": 4 * 5 * 8}
+
+
+def test_graph_memory_charges_a_view_to_its_owner_once():
+    rng = np.random.default_rng(1)
+    w = Tensor(rng.normal(size=(6, 6)), requires_grad=True)
+    h0 = Tensor(rng.normal(size=(2, 6)))
+    h = h0
+    for _ in range(5):  # a new view w.T at every step, as an unrolled network without hoisting
+        h = (h @ w.T).tanh()
+    memory = graph_memory(h.sum())
+    assert memory.leaf_bytes == w.data.nbytes + h0.data.nbytes  # w once, not five times
+    assert memory.saved_bytes == 5 * 2 * 6 * 8  # the five tanh outputs, each saved twice
+    y = (Tensor(rng.normal(size=(3, 4))) @ w[:4, :]).tanh()  # y owns its buffer
+    row = y[0]  # a view of y, saved twice by the product below
+    assert graph_memory((row * row).sum()).by_operation["tanh"] == y.data.nbytes
+
+
+def test_graph_memory_grows_by_the_same_bytes_every_step():
+    rng = np.random.default_rng(2)
+    model = nn.ElmanRNN(3, 8, 4, rng=rng)
+    batch, sizes = 5, []
+    for steps in (10, 20, 30):
+        o, _ = model(rng.normal(size=(steps, batch, 3)))
+        loss = minigrad.functional.cross_entropy(o.reshape(-1, 4), rng.integers(0, 4, size=steps * batch),
+                                                 reduction="sum")
+        sizes.append(graph_memory(loss))
+    per_step = (batch * 8 + batch * 8 + batch * 4) * 8  # tanh output, stacked state, log-probabilities
+    assert [b.saved_bytes - a.saved_bytes for a, b in zip(sizes, sizes[1:])] == [10 * per_step] * 2
+    assert [b.operations - a.operations for a, b in zip(sizes, sizes[1:])] == [10 * 4] * 2
+    # the leaves that grow are the inputs (3 numbers per step and sequence) and the targets (1)
+    assert sizes[1].leaf_bytes - sizes[0].leaf_bytes == 10 * batch * (3 + 1) * 8
+
+
+def test_graph_memory_needs_a_graph():
+    with pytest.raises(ValueError, match="recorded graph"):
+        graph_memory(Tensor([1.0, 2.0], requires_grad=True))
+    with minigrad.no_grad():
+        y = Tensor([1.0], requires_grad=True) * 2
+    with pytest.raises(ValueError, match="recorded graph"):
+        graph_memory(y)
+
+
+# ---------------------------------------------------------------------------- linear_probe
+def test_linear_probe_reads_a_linear_target_and_not_noise():
+    rng = np.random.default_rng(3)
+    features = rng.normal(size=(400, 5))
+    assert linear_probe(features, features @ [1.0, -2.0, 0.5, 0.0, 3.0] + 4.0, rng) == pytest.approx(1.0)
+    assert linear_probe(features, rng.normal(size=400), rng) < 0.1
+    halfway = linear_probe(features, features[:, 0] + rng.normal(size=400), rng)
+    assert 0.3 < halfway < 0.7  # half of the variance is explained
+
+
+def test_linear_probe_rejects_bad_input():
+    rng = np.random.default_rng(4)
+    with pytest.raises(ValueError, match="features"):
+        linear_probe(np.zeros((10, 2)), np.zeros(9), rng)
+    with pytest.raises(ValueError, match="test_fraction"):
+        linear_probe(np.zeros((10, 2)), np.zeros(10), rng, test_fraction=1.0)
+    with pytest.raises(ValueError, match="too few"):
+        linear_probe(np.zeros((3, 2)), np.arange(3.0), rng)
+    with pytest.raises(ValueError, match="all equal"):
+        linear_probe(rng.normal(size=(10, 2)), np.ones(10), rng)

@@ -41,8 +41,9 @@ def elman_states(x: Tensor, h0: Tensor, U: Tensor, W: Tensor, b: Tensor) -> list
     .. math:: a^{(t)} = b + W h^{(t-1)} + U x^{(t)}, \\qquad h^{(t)} = \\tanh(a^{(t)}),
         \\qquad t = 1, \\dots, \\tau
 
-    The input terms :math:`U x^{(t)} + b` of all steps are one matrix product before the loop;
-    only :math:`W h^{(t-1)}` has to wait for the previous step.
+    The input terms :math:`U x^{(t)} + b` of all steps are one matrix product before the loop,
+    and :math:`W^\\top` is formed once (with states as rows, :math:`W h^{(t-1)}` is
+    ``h @ W.T``); only the product with :math:`h^{(t-1)}` has to wait for the previous step.
 
     Args:
         x: inputs :math:`(\\tau, B, D)`.
@@ -55,9 +56,10 @@ def elman_states(x: Tensor, h0: Tensor, U: Tensor, W: Tensor, b: Tensor) -> list
         :math:`[h^{(1)}, \\dots, h^{(\\tau)}]`, each :math:`(B, H)`.
     """
     input_terms = x @ U.T + b
+    W_T = W.T  # one transposed view and one graph node, shared by every step
     h, states = h0, []
     for t in range(x.shape[0]):
-        h = (input_terms[t] + h @ W.T).tanh()
+        h = (input_terms[t] + h @ W_T).tanh()
         states.append(h)
     return states
 
