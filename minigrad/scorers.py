@@ -1,0 +1,158 @@
+"""Networks that give every position of a sentence a score: the models of chapter 1's experiment.
+
+Chapter 1 finds a word (a year) in a sentence by scoring every position :math:`t` and picking the
+highest score :math:`s_t`. The three models differ only in how the score at :math:`t` may depend
+on the tokens :math:`x^{(1)}, \\dots, x^{(T)}` (one-hot vectors over a vocabulary of size
+:math:`|\\mathcal{V}|`) and in which weights they share:
+
+- :class:`WindowMLP` reads the whole padded sentence at once, with its own block of first-layer
+  weights for each position (no sharing);
+- :class:`ConvScorer` applies one small network to the ``width`` tokens around each position
+  (sharing across positions, a fixed neighbourhood; ``width=1`` scores each token on its own);
+- :class:`RecurrentScorer` runs an Elman network along the sentence (sharing across positions,
+  and a state that carries the past).
+
+Every model maps token ids :math:`(T, B)` (time-major, as everywhere in ``minigrad``) to scores
+:math:`(B, T)`, ready for :func:`minigrad.functional.cross_entropy` against the true positions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minigrad import functional as F
+from minigrad.nn.layers import Linear
+from minigrad.nn.module import Module
+from minigrad.nn.patterns import ElmanRNN
+from minigrad.tensor import Tensor
+
+__all__ = ["ConvScorer", "RecurrentScorer", "WindowMLP"]
+
+
+def _one_hot(tokens, vocab_size: int) -> np.ndarray:
+    """One-hot vectors :math:`(T, B, |V|)` of integer tokens :math:`(T, B)` (a constant: no gradient)."""
+    tokens = np.asarray(tokens)
+    if tokens.ndim != 2:
+        raise ValueError(f"expected token ids of shape (T, B), got shape {tokens.shape}")
+    return F.one_hot(tokens, vocab_size).data
+
+
+class WindowMLP(Module):
+    """A fixed-window MLP that scores every position of a padded sentence (chapter 1).
+
+    The :math:`T` one-hot vectors are concatenated into one input, so the first layer has one
+    block of columns :math:`W_1^{(t)}` per position:
+
+    .. math::
+        s = c + V \\tanh\\Big(b + \\sum_{t=1}^{T} W_1^{(t)} x^{(t)}\\Big) \\in \\mathbb{R}^{T}.
+
+    Args:
+        vocab_size: :math:`|\\mathcal{V}|`.
+        length: the window length :math:`T`; every sentence must have exactly this many tokens.
+        hidden_size: hidden units.
+        rng: generator for the initial weights.
+
+    Shape:
+        ``forward(tokens)``: ``tokens`` :math:`(T, B)` integers; returns scores :math:`(B, T)`.
+    """
+
+    def __init__(self, vocab_size: int, length: int, hidden_size: int,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.vocab_size, self.length = vocab_size, length
+        self.hidden = Linear(length * vocab_size, hidden_size, rng=rng)
+        self.scores = Linear(hidden_size, length, rng=rng)
+
+    def forward(self, tokens) -> Tensor:
+        """Return the scores :math:`(B, T)` of every position."""
+        x = _one_hot(tokens, self.vocab_size)
+        if x.shape[0] != self.length:
+            raise ValueError(f"WindowMLP: reads exactly T = {self.length} tokens, got {x.shape[0]}")
+        window = x.transpose(1, 0, 2).reshape(x.shape[1], -1)  # (B, T |V|): position blocks side by side
+        return self.scores(self.hidden(Tensor(window)).tanh())
+
+    def extra_repr(self) -> str:
+        return f"vocab_size={self.vocab_size}, length={self.length}"
+
+
+class ConvScorer(Module):
+    """One small network slid along the sentence: a convolution of width :math:`k` (chapter 1).
+
+    With :math:`k = 2r + 1`, the score of position :math:`t` reads the tokens :math:`t - r` to
+    :math:`t + r` (zero vectors beyond the ends) with the same kernel :math:`K_{-r}, \\dots, K_r`
+    at every position:
+
+    .. math::
+        s_t = c + v^\\top \\tanh\\Big(b + \\sum_{j=-r}^{r} K_j\\, x^{(t+j)}\\Big).
+
+    ``width=1`` scores every token on its own, whatever surrounds it.
+
+    Args:
+        vocab_size: :math:`|\\mathcal{V}|`.
+        width: the kernel width :math:`k`, odd.
+        hidden_size: hidden units of the small network.
+        rng: generator for the initial weights.
+
+    Shape:
+        ``forward(tokens)``: ``tokens`` :math:`(T, B)` integers, any :math:`T`; returns scores
+        :math:`(B, T)`.
+    """
+
+    def __init__(self, vocab_size: int, width: int, hidden_size: int,
+                 rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        if width < 1 or width % 2 == 0:
+            raise ValueError(f"ConvScorer: width must be a positive odd number, got {width}")
+        self.vocab_size, self.width = vocab_size, width
+        self.hidden = Linear(width * vocab_size, hidden_size, rng=rng)
+        self.scores = Linear(hidden_size, 1, rng=rng)
+
+    def forward(self, tokens) -> Tensor:
+        """Return the scores :math:`(B, T)` of every position."""
+        x = _one_hot(tokens, self.vocab_size)
+        steps, batch, _ = x.shape
+        reach = self.width // 2
+        edge = np.zeros((reach, batch, self.vocab_size))
+        padded = np.concatenate([edge, x, edge])
+        # row t of the window holds x(t - r), ..., x(t + r) side by side: (T, B, k |V|)
+        window = np.concatenate([padded[j:j + steps] for j in range(self.width)], axis=-1)
+        return self.scores(self.hidden(Tensor(window)).tanh())[..., 0].T
+
+    def extra_repr(self) -> str:
+        return f"vocab_size={self.vocab_size}, width={self.width}"
+
+
+class RecurrentScorer(Module):
+    """An Elman network (pattern A, chapter 3) whose one output per step is the score of that position (chapter 1).
+
+    .. math::
+        h^{(t)} = \\tanh\\big(b + W h^{(t-1)} + U x^{(t)}\\big), \\qquad s_t = o^{(t)} = c + v^\\top h^{(t)},
+
+    from :math:`h^{(0)} = 0`, with the same :math:`U, W, b, v, c` at every position.
+
+    Args:
+        vocab_size: :math:`|\\mathcal{V}|`.
+        hidden_size: :math:`H`.
+        rng: generator for the initial weights.
+
+    Shape:
+        ``forward(tokens)``: ``tokens`` :math:`(T, B)` integers, any :math:`T`; returns scores
+        :math:`(B, T)`. ``states(tokens)`` returns the hidden states :math:`(T, B, H)`.
+    """
+
+    def __init__(self, vocab_size: int, hidden_size: int, rng: np.random.Generator | None = None) -> None:
+        super().__init__()
+        self.vocab_size = vocab_size
+        self.rnn = ElmanRNN(vocab_size, hidden_size, 1, rng=rng)
+
+    def forward(self, tokens) -> Tensor:
+        """Return the scores :math:`(B, T)` of every position."""
+        o, _ = self.rnn(_one_hot(tokens, self.vocab_size))
+        return o[..., 0].T
+
+    def states(self, tokens) -> Tensor:
+        """The hidden states :math:`h^{(1)}, \\dots, h^{(T)}`, :math:`(T, B, H)`."""
+        return self.rnn(_one_hot(tokens, self.vocab_size))[1]
+
+    def extra_repr(self) -> str:
+        return f"vocab_size={self.vocab_size}"
