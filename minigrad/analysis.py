@@ -267,7 +267,7 @@ def _buffer(array: np.ndarray) -> np.ndarray:
 
 
 def graph_memory(root: Tensor) -> GraphMemory:
-    r"""Count the operations in the graph of ``root`` and the memory they keep for ``backward()`` (chapters 3 and 4).
+    r"""Count the operations in the graph of ``root`` and the memory they keep for ``backward()`` (ch. 3, 4).
 
     Walks the graph from ``root`` (usually a loss) back to its leaves and collects every numpy array
     an operation kept: what it saved with ``save_for_backward`` and any array it stored on its node

@@ -29,12 +29,22 @@ from minigrad.tensor import Tensor
 __all__ = ["ConvScorer", "RecurrentScorer", "WindowMLP"]
 
 
-def _one_hot(tokens, vocab_size: int) -> np.ndarray:
-    """One-hot vectors :math:`(T, B, |V|)` of integer tokens :math:`(T, B)` (a constant: no gradient)."""
+def _check_tokens(tokens) -> np.ndarray:
     tokens = np.asarray(tokens)
     if tokens.ndim != 2:
         raise ValueError(f"expected token ids of shape (T, B), got shape {tokens.shape}")
-    return F.one_hot(tokens, vocab_size).data
+    return tokens
+
+
+def _first_layer(layer: Linear, columns: np.ndarray) -> Tensor:
+    """The first layer :math:`b + \\sum_j W e_{i_j}` on one-hot inputs :math:`e_{i_j}`, without a product.
+
+    A product of a weight matrix with a one-hot vector picks one column, so a layer that reads
+    :math:`k` one-hot vectors side by side needs no matrix product: it adds :math:`k` columns.
+    ``columns`` holds the indices :math:`i_j`, shape :math:`(\\dots, k)`; the columns are summed
+    over the last axis and the result has shape :math:`(\\dots, H)`.
+    """
+    return F.embedding(columns, layer.weight.T).sum(axis=-2) + layer.bias
 
 
 class WindowMLP(Module):
@@ -65,11 +75,12 @@ class WindowMLP(Module):
 
     def forward(self, tokens) -> Tensor:
         """Return the scores :math:`(B, T)` of every position."""
-        x = _one_hot(tokens, self.vocab_size)
-        if x.shape[0] != self.length:
-            raise ValueError(f"WindowMLP: reads exactly T = {self.length} tokens, got {x.shape[0]}")
-        window = x.transpose(1, 0, 2).reshape(x.shape[1], -1)  # (B, T |V|): position blocks side by side
-        return self.scores(self.hidden(Tensor(window)).tanh())
+        tokens = _check_tokens(tokens)
+        if tokens.shape[0] != self.length:
+            raise ValueError(f"WindowMLP: reads exactly T = {self.length} tokens, got {tokens.shape[0]}")
+        # the one-hot vectors side by side: position t's token i is input t |V| + i
+        columns = tokens.T + self.vocab_size * np.arange(self.length)  # (B, T)
+        return self.scores(_first_layer(self.hidden, columns).tanh())
 
     def extra_repr(self) -> str:
         return f"vocab_size={self.vocab_size}, length={self.length}"
@@ -79,8 +90,8 @@ class ConvScorer(Module):
     """One small network slid along the sentence: a convolution of width :math:`k` (chapter 1).
 
     With :math:`k = 2r + 1`, the score of position :math:`t` reads the tokens :math:`t - r` to
-    :math:`t + r` (zero vectors beyond the ends) with the same kernel :math:`K_{-r}, \\dots, K_r`
-    at every position:
+    :math:`t + r` (the padding token ``pad`` beyond the ends) with the same kernel
+    :math:`K_{-r}, \\dots, K_r` at every position:
 
     .. math::
         s_t = c + v^\\top \\tanh\\Big(b + \\sum_{j=-r}^{r} K_j\\, x^{(t+j)}\\Big).
@@ -92,6 +103,7 @@ class ConvScorer(Module):
         width: the kernel width :math:`k`, odd.
         hidden_size: hidden units of the small network.
         rng: generator for the initial weights.
+        pad: the token id read beyond the ends of the sentence.
 
     Shape:
         ``forward(tokens)``: ``tokens`` :math:`(T, B)` integers, any :math:`T`; returns scores
@@ -99,31 +111,31 @@ class ConvScorer(Module):
     """
 
     def __init__(self, vocab_size: int, width: int, hidden_size: int,
-                 rng: np.random.Generator | None = None) -> None:
+                 rng: np.random.Generator | None = None, pad: int = 0) -> None:
         super().__init__()
         if width < 1 or width % 2 == 0:
             raise ValueError(f"ConvScorer: width must be a positive odd number, got {width}")
-        self.vocab_size, self.width = vocab_size, width
+        self.vocab_size, self.width, self.pad = vocab_size, width, pad
         self.hidden = Linear(width * vocab_size, hidden_size, rng=rng)
         self.scores = Linear(hidden_size, 1, rng=rng)
 
     def forward(self, tokens) -> Tensor:
         """Return the scores :math:`(B, T)` of every position."""
-        x = _one_hot(tokens, self.vocab_size)
-        steps, batch, _ = x.shape
+        tokens = _check_tokens(tokens)
+        steps, batch = tokens.shape
         reach = self.width // 2
-        edge = np.zeros((reach, batch, self.vocab_size))
-        padded = np.concatenate([edge, x, edge])
-        # row t of the window holds x(t - r), ..., x(t + r) side by side: (T, B, k |V|)
-        window = np.concatenate([padded[j:j + steps] for j in range(self.width)], axis=-1)
-        return self.scores(self.hidden(Tensor(window)).tanh())[..., 0].T
+        edge = np.full((reach, batch), self.pad)
+        padded = np.concatenate([edge, tokens, edge])
+        # slot j of position t reads token t - r + j; it is input j |V| + (that token) of the layer
+        columns = np.stack([padded[j:j + steps] + j * self.vocab_size for j in range(self.width)], axis=-1)
+        return self.scores(_first_layer(self.hidden, columns).tanh())[..., 0].T
 
     def extra_repr(self) -> str:
         return f"vocab_size={self.vocab_size}, width={self.width}"
 
 
 class RecurrentScorer(Module):
-    """An Elman network (pattern A, chapter 3) whose one output per step is the score of that position (chapter 1).
+    """An Elman network (pattern A, chapter 3) whose output at each step scores that position (chapter 1).
 
     .. math::
         h^{(t)} = \\tanh\\big(b + W h^{(t-1)} + U x^{(t)}\\big), \\qquad s_t = o^{(t)} = c + v^\\top h^{(t)},
@@ -147,12 +159,12 @@ class RecurrentScorer(Module):
 
     def forward(self, tokens) -> Tensor:
         """Return the scores :math:`(B, T)` of every position."""
-        o, _ = self.rnn(_one_hot(tokens, self.vocab_size))
+        o, _ = self.rnn(F.one_hot(_check_tokens(tokens), self.vocab_size))
         return o[..., 0].T
 
     def states(self, tokens) -> Tensor:
         """The hidden states :math:`h^{(1)}, \\dots, h^{(T)}`, :math:`(T, B, H)`."""
-        return self.rnn(_one_hot(tokens, self.vocab_size))[1]
+        return self.rnn(F.one_hot(_check_tokens(tokens), self.vocab_size))[1]
 
     def extra_repr(self) -> str:
         return f"vocab_size={self.vocab_size}"

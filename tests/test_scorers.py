@@ -30,7 +30,8 @@ def _changed_positions(model, position):
 
 def test_shapes_and_parameter_counts():
     rng = np.random.default_rng(0)
-    window, conv, rnn = WindowMLP(VOCAB, STEPS, 4, rng=rng), ConvScorer(VOCAB, 3, 4, rng=rng), RecurrentScorer(VOCAB, 4, rng=rng)
+    window = WindowMLP(VOCAB, STEPS, 4, rng=rng)
+    conv, rnn = ConvScorer(VOCAB, 3, 4, rng=rng), RecurrentScorer(VOCAB, 4, rng=rng)
     for model in (window, conv, rnn):
         assert _scores(model, _tokens()).shape == (BATCH, STEPS)
     count = lambda m: sum(p.data.size for p in m.parameters())  # noqa: E731
@@ -78,7 +79,8 @@ def test_gradients_reach_every_parameter_and_match_finite_differences():
                 flat[i] = value
                 losses.append(_loss_without_graph(model, tokens, targets))
             flat[i] = saved
-            assert parameter.grad.reshape(-1)[i] == pytest.approx((losses[0] - losses[1]) / (2 * eps), rel=1e-6)
+            finite_difference = (losses[0] - losses[1]) / (2 * eps)
+            assert parameter.grad.reshape(-1)[i] == pytest.approx(finite_difference, rel=1e-6)
 
 
 def _loss_without_graph(model, tokens, targets):
