@@ -61,7 +61,7 @@ class ElmanForward:
         targets: class indices :math:`y^{(1..\\tau)}`, integers :math:`(\\tau, B)`.
         h: hidden states :math:`h^{(0..\\tau)}`, :math:`(\\tau + 1, B, H)`; ``h[0]`` is
             :math:`h^{(0)}`, so ``h[t]`` is :math:`h^{(t)}`.
-        y_hat: predictions :math:`\\hat{y}^{(1..\\tau)}`, :math:`(\\tau, B, O)`.
+        y_hat: predictions :math:`\\hat{y}^{(1..\\tau)}`, :math:`(\\tau, B, K)`.
         loss: :math:`L = -\\sum_{t, n} \\log \\hat{y}^{(t)}_{n, y^{(t)}_n}`, summed over time and batch.
     """
 
@@ -91,7 +91,7 @@ def elman_forward(params: Mapping[str, np.ndarray], x: Any, targets: Any, h0: An
     """Run pattern A forward (with the package's :func:`~minigrad.nn.patterns.elman_states`) and keep the states.
 
     Args:
-        params: ``U`` :math:`(H, D)`, ``W`` :math:`(H, H)`, ``V`` :math:`(O, H)`, ``b`` :math:`(H,)`,
+        params: ``U`` :math:`(H, D)`, ``W`` :math:`(H, H)`, ``V`` :math:`(K, H)`, ``b`` :math:`(H,)`,
             ``c`` :math:`(O,)`, as numpy arrays (e.g. ``{n: p.data for n, p in
             model.named_parameters()}`` of an ``ElmanRNN``).
         x: inputs, :math:`(\\tau, B, D)`.
@@ -161,7 +161,7 @@ def bptt_gradients(params: Mapping[str, np.ndarray], forward: ElmanForward,
         ``{"U", "W", "V", "b", "c"}``: the parameter gradients, each of its parameter's shape;
         ``"h"``: :math:`\nabla_{h^{(t)}} L` for :math:`t = 1..\tau`, :math:`(\tau, B, H)`
         (the total gradient, through every later step); ``"o"``: :math:`\nabla_{o^{(t)}} L`,
-        :math:`(\tau, B, O)`; ``"h0"``: :math:`\nabla_{h^{(0)}} L`, :math:`(B, H)`.
+        :math:`(\tau, B, K)`; ``"h0"``: :math:`\nabla_{h^{(0)}} L`, :math:`(B, H)`.
 
     Raises:
         ValueError: for a truncation length below 1.
@@ -248,7 +248,7 @@ def symbolic_loss(steps: int, inputs: int, hidden: int, outputs: int, targets: A
 
     Args:
         steps: :math:`\\tau`.
-        inputs, hidden, outputs: :math:`D`, :math:`H`, :math:`O`.
+        inputs, hidden, outputs: :math:`D`, :math:`H`, :math:`K`.
         targets: :math:`\\tau` class indices (0/1 labels, or SymPy symbols for them, when
             ``outputs == 1``).
 

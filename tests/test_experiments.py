@@ -79,5 +79,9 @@ def test_median_seconds_measures_a_sleep():
     import time
 
     assert 0.004 <= median_seconds(lambda: time.sleep(0.005), repeat=3) < 0.5
+    # CPU time: sleeping costs (almost) none of it
+    assert median_seconds(lambda: time.sleep(0.005), repeat=3, clock=time.process_time) < 0.004
+    ticks = iter(range(100))
+    assert median_seconds(lambda: None, repeat=3, number=2, clock=lambda: 2.0 * next(ticks)) == 1.0
     with pytest.raises(ValueError):
         median_seconds(lambda: None, repeat=0)

@@ -95,13 +95,13 @@ class ElmanRNN(_Pattern):
     Args:
         input_size: :math:`D`.
         hidden_size: :math:`H`.
-        output_size: :math:`O`.
+        output_size: :math:`K`, the number of output scores (classes).
         rng: generator for the initial weights.
         dtype: ``np.float64`` (default) or ``np.float32``.
 
     Shape:
         ``forward(x, h0=None)``: ``x`` :math:`(T, B, D)`, ``h0`` :math:`(B, H)`. Returns
-        ``(o, h)``: logits :math:`(T, B, O)` and hidden states :math:`(T, B, H)`.
+        ``(o, h)``: logits :math:`(T, B, K)` and hidden states :math:`(T, B, H)`.
     """
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int,
