@@ -20,11 +20,18 @@ and the parameter gradients as sums over time. Arrays are time-major with a batc
 ``ElmanRNN``: :math:`x` is :math:`(\\tau, B, D)`, so every vector of the book is a row here and
 :math:`W^\\top g` is written ``g @ W``. The :func:`symbolic_loss` and :func:`symbolic_gradients`
 pair builds the same network in SymPy (imported only there) for the exact checks of chapter 4.
+
+Chapter 4 also computes the same gradient in other ways, each with its own cost:
+:func:`windowed_bptt_gradients` (truncated BPTT with overlapping windows, Williams and Peng's
+BPTT(h; h')), :func:`per_loss_state_gradients` (the unrolled closed form, one term per loss),
+:func:`rtrl_gradients` (forward mode, real-time recurrent learning) and :func:`checkpointed_backward`
+(autograd that stores only some states and recomputes the rest); :func:`squared_error_gradients` is
+the derivation redone in the squared-error notation of many tutorials.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -32,8 +39,8 @@ import numpy as np
 from minigrad import functional as F
 from minigrad.autograd import no_grad
 from minigrad.gradcheck import central_difference
-from minigrad.nn.patterns import elman_states
-from minigrad.tensor import as_tensor
+from minigrad.nn.patterns import ElmanRNN, elman_states
+from minigrad.tensor import Tensor, as_tensor
 
 __all__ = [
     "PARAMETER_NAMES",
@@ -41,6 +48,11 @@ __all__ = [
     "elman_forward",
     "bptt_gradients",
     "central_differences",
+    "checkpointed_backward",
+    "per_loss_state_gradients",
+    "rtrl_gradients",
+    "squared_error_gradients",
+    "windowed_bptt_gradients",
     "relative_difference",
     "symbolic_loss",
     "symbolic_gradients",
@@ -70,6 +82,17 @@ class ElmanForward:
     h: np.ndarray
     y_hat: np.ndarray
     loss: float
+
+    @property
+    def grad_o(self) -> np.ndarray:
+        """The output gradients of every step, :math:`(\\tau, B, K)` (chapter 4).
+
+        .. math:: \\nabla_{o^{(t)}} L = \\hat{y}^{(t)} - \\mathbf{1}_{y^{(t)}}
+        """
+        grad = self.y_hat.copy()
+        np.put_along_axis(grad, self.targets[..., None],
+                          np.take_along_axis(grad, self.targets[..., None], axis=-1) - 1.0, axis=-1)
+        return grad
 
 
 def _check_parameters(params: Mapping[str, np.ndarray]) -> tuple[int, int, int]:
@@ -171,9 +194,7 @@ def bptt_gradients(params: Mapping[str, np.ndarray], forward: ElmanForward,
     _check_parameters(params)
     W, V = np.asarray(params["W"], dtype=np.float64), np.asarray(params["V"], dtype=np.float64)
     x, h, steps = forward.x, forward.h, forward.x.shape[0]
-    grad_o = forward.y_hat.copy()
-    np.put_along_axis(grad_o, forward.targets[..., None],
-                      np.take_along_axis(grad_o, forward.targets[..., None], axis=-1) - 1.0, axis=-1)
+    grad_o = forward.grad_o  # y_hat - one-hot(y), every step
     grad_h = np.zeros_like(h[1:])
     grad_a = np.zeros_like(h[1:])
     for t in range(steps, 0, -1):  # t is the book's time index; row t - 1 of the arrays
@@ -192,6 +213,255 @@ def bptt_gradients(params: Mapping[str, np.ndarray], forward: ElmanForward,
         "o": grad_o,
         "h0": grad_a[0] @ W,
     }
+
+
+def windowed_bptt_gradients(params: Mapping[str, np.ndarray], forward: ElmanForward, window: int,
+                            stride: int) -> dict[str, np.ndarray]:
+    r"""Truncated BPTT with overlapping windows, BPTT(h; h') of Williams and Peng (chapter 4).
+
+    Every ``stride`` = :math:`h'` steps, at :math:`t_j = j h'`, the losses of the last :math:`h'`
+    steps, :math:`L^{(s)}` for :math:`t_j - h' < s \le t_j`, are backpropagated through the last
+    ``window`` = :math:`h` steps, down to step :math:`t_j - h + 1`, and no further. Each loss
+    therefore reaches at least :math:`h - h'` steps back, and at most :math:`h`. With
+    :math:`h = h'` this is the chunked truncation of :func:`bptt_gradients` (``truncation=h``);
+    with :math:`h' = 1` every loss is backpropagated exactly :math:`h` steps. The cost is about
+    :math:`h / h'` times that of one backward pass.
+
+    Each window is one call of :func:`bptt_gradients` on the window's steps, starting from the
+    stored state before it; the steps whose losses belong to another window are given the
+    prediction :math:`\hat y^{(t)} = \mathbf{1}_{y^{(t)}}`, so that
+    :math:`\nabla_{o^{(t)}} L = \hat y^{(t)} - \mathbf{1}_{y^{(t)}} = 0` there.
+
+    Args:
+        params: ``U, W, V, b, c`` as for :func:`elman_forward`.
+        forward: the forward pass, from :func:`elman_forward`.
+        window: :math:`h`, the number of steps each backward pass covers.
+        stride: :math:`h'`, the steps between backward passes, :math:`1 \le h' \le h`.
+
+    Returns:
+        As :func:`bptt_gradients`: the parameter gradients, ``"o"``, ``"h"`` (the sum over windows
+        of the gradient arriving at :math:`h^{(t)}`) and ``"h0"`` (from the windows that reach
+        step 1).
+
+    Raises:
+        ValueError: unless :math:`1 \le h' \le h`.
+    """
+    if not 1 <= stride <= window:
+        raise ValueError(f"windowed_bptt_gradients: need 1 <= stride <= window, got window={window}, "
+                         f"stride={stride}")
+    _check_parameters(params)
+    steps = forward.x.shape[0]
+    one_hot = np.zeros_like(forward.y_hat)
+    np.put_along_axis(one_hot, forward.targets[..., None], 1.0, axis=-1)
+    totals: dict[str, np.ndarray] = {}
+    for end in range(stride, steps + stride, stride):  # t_j = j h', the last block may be shorter
+        start = max(end - window, 0)  # the window covers steps start + 1 .. end (array rows start .. end - 1)
+        stop = min(end, steps)
+        losses = np.zeros(steps, dtype=bool)
+        losses[end - stride:stop] = True  # the steps whose losses this window backpropagates
+        rows = slice(start, stop)
+        y_hat = np.where(losses[rows, None, None], forward.y_hat[rows], one_hot[rows])
+        piece = bptt_gradients(params, replace(forward, x=forward.x[rows], targets=forward.targets[rows],
+                                               h=forward.h[start:stop + 1], y_hat=y_hat, loss=np.nan))
+        for name in PARAMETER_NAMES:
+            totals[name] = totals.get(name, 0.0) + piece[name]
+        for name in ("h", "o"):
+            totals.setdefault(name, np.zeros((steps,) + piece[name].shape[1:]))[rows] += piece[name]
+        if start == 0:
+            totals["h0"] = totals.get("h0", 0.0) + piece["h0"]
+    return totals
+
+
+def per_loss_state_gradients(params: Mapping[str, np.ndarray], forward: ElmanForward) -> np.ndarray:
+    r"""The gradient of each step's loss at each hidden state: the BPTT recursion unrolled (chapter 4).
+
+    Unrolling :math:`\nabla_{h^{(t)}} L = W^\top \operatorname{diag}(1 - (h^{(t+1)})^2)
+    \nabla_{h^{(t+1)}} L + V^\top \nabla_{o^{(t)}} L` gives a sum over the later losses,
+
+    .. math::
+        \nabla_{h^{(t)}} L = \sum_{k=t}^{\tau} \nabla_{h^{(t)}} L^{(k)}, \qquad
+        \nabla_{h^{(t)}} L^{(k)} = \Big( \prod_{j=t+1}^{k} W^\top
+            \operatorname{diag}\big(1 - (h^{(j)})^2\big) \Big) V^\top \nabla_{o^{(k)}} L ,
+
+    the term of loss :math:`k` carried back :math:`k - t` steps by one Jacobian per step (the
+    product is ordered with :math:`j = t + 1` on the left, and empty for :math:`k = t`).
+
+    Args:
+        params: ``U, W, V, b, c`` as for :func:`elman_forward`.
+        forward: the forward pass, from :func:`elman_forward`.
+
+    Returns:
+        ``terms`` of shape :math:`(\tau, \tau, B, H)` with ``terms[k - 1, t - 1]`` the gradient of
+        :math:`L^{(k)}` at :math:`h^{(t)}`, zero for :math:`t > k`; ``terms.sum(axis=0)`` is
+        ``bptt_gradients(...)["h"]``. It takes :math:`O(\tau^2)` time and memory.
+    """
+    _check_parameters(params)
+    W, V = np.asarray(params["W"], dtype=np.float64), np.asarray(params["V"], dtype=np.float64)
+    h, steps = forward.h, forward.x.shape[0]
+    grad_o = forward.grad_o  # y_hat - one-hot(y), every step
+    terms = np.zeros((steps, steps) + h.shape[1:])
+    for k in range(steps, 0, -1):
+        g = grad_o[k - 1] @ V  # V^T grad_o^(k), at h^(k)
+        terms[k - 1, k - 1] = g
+        for t in range(k - 1, 0, -1):
+            g = (g * (1.0 - h[t + 1] ** 2)) @ W  # W^T diag(1 - h^(t+1)^2) g
+            terms[k - 1, t - 1] = g
+    return terms
+
+
+def rtrl_gradients(params: Mapping[str, np.ndarray], forward: ElmanForward) -> dict[str, np.ndarray]:
+    r"""The gradients of pattern A in forward mode: real-time recurrent learning (chapter 4).
+
+    Instead of storing the states and sweeping backwards, RTRL carries forward the *sensitivity* of
+    the current state to every parameter, :math:`P^{(t)}_\theta = \partial h^{(t)} / \partial \theta`,
+    from :math:`P^{(0)} = 0` (row vectors, one sensitivity per sequence of the batch):
+
+    .. math::
+        P^{(t)}_{W} = \operatorname{diag}\big(1 - (h^{(t)})^2\big)
+            \Big( \frac{\partial a^{(t)}}{\partial W} + W P^{(t-1)}_{W} \Big), \qquad
+        \Big(\frac{\partial a^{(t)}}{\partial W}\Big)_{i,jk} = \delta_{ij}\, h^{(t-1)}_k ,
+
+    and the same for :math:`U` (with :math:`x^{(t)}_k`) and :math:`b` (with 1). Each step adds the
+    gradient of its own loss, :math:`\nabla_\theta L \mathrel{+}= (P^{(t)}_\theta)^\top V^\top
+    \nabla_{o^{(t)}} L`, so the gradient of the losses so far is known at every step, online,
+    without any stored history. The price is the sensitivity of :math:`W`: :math:`H^3` numbers per
+    sequence, updated by a product with :math:`W` that costs :math:`O(H^4)` per step, against
+    :math:`O(H^2)` per step for BPTT. The gradients of :math:`V` and :math:`c` need no sensitivity.
+
+    Every step uses only that step's quantities (:math:`x^{(t)}`, :math:`h^{(t-1)}`,
+    :math:`h^{(t)}`, :math:`\hat y^{(t)}`), so the loop could run alongside the forward pass; here it
+    reads them from ``forward``.
+
+    Args:
+        params: ``U, W, V, b, c`` as for :func:`elman_forward`.
+        forward: the forward pass, from :func:`elman_forward`.
+
+    Returns:
+        ``{"U", "W", "V", "b", "c"}``, equal to those of :func:`bptt_gradients`.
+    """
+    _check_parameters(params)
+    W, V = np.asarray(params["W"], dtype=np.float64), np.asarray(params["V"], dtype=np.float64)
+    x, h, steps = forward.x, forward.h, forward.x.shape[0]
+    batch, hidden = h.shape[1:]
+    grad_o = forward.grad_o  # y_hat - one-hot(y), every step
+    eye = np.eye(hidden)
+    # sensitivities [n, i, ...] = d h_i / d theta for sequence n
+    sensitivity = {"W": np.zeros((batch, hidden, hidden, hidden)),
+                   "U": np.zeros((batch, hidden, hidden, x.shape[2])),
+                   "b": np.zeros((batch, hidden, hidden))}
+    local = {"W": lambda t: eye[None, :, :, None] * h[t - 1][:, None, None, :],  # delta_ij h_k^(t-1)
+             "U": lambda t: eye[None, :, :, None] * x[t - 1][:, None, None, :],  # delta_ij x_k^(t)
+             "b": lambda t: np.broadcast_to(eye, (batch, hidden, hidden))}       # delta_ij
+    grads = {name: np.zeros(p.shape[2:]) for name, p in sensitivity.items()}
+    for t in range(1, steps + 1):
+        slope = 1.0 - h[t] ** 2  # (B, H)
+        direct = grad_o[t - 1] @ V  # V^T grad_o^(t), (B, H)
+        for name, p in sensitivity.items():
+            carried = (W @ p.reshape(batch, hidden, -1)).reshape(p.shape)  # W P^(t-1): O(H^4) for W
+            p = slope.reshape(slope.shape + (1,) * (p.ndim - 2)) * (local[name](t) + carried)
+            sensitivity[name] = p
+            grads[name] += np.tensordot(direct, p, axes=([0, 1], [0, 1]))
+    grads["V"] = np.einsum("tbo,tbh->oh", grad_o, h[1:])
+    grads["c"] = grad_o.sum(axis=(0, 1))
+    return {name: grads[name] for name in PARAMETER_NAMES}
+
+
+def checkpointed_backward(model: ElmanRNN, x: Any, targets: Any, segment: int, h0: Any = None,
+                          on_graph: Callable[[Tensor], None] | None = None) -> float:
+    r"""Backpropagate the summed loss of an ``ElmanRNN`` keeping only every ``segment``-th state (chapter 4).
+
+    Gradient checkpointing: a first forward pass without a graph keeps only the states
+    :math:`h^{(0)}, h^{(s)}, h^{(2s)}, \dots` at the segment boundaries. Then, from the last
+    segment to the first, each segment is run forward again from its stored state, this time with a
+    graph, and backpropagated. The gradient arriving at the segment's last state from the later
+    segments, :math:`g = \nabla_{h^{(e)}} L`, is injected by differentiating
+
+    .. math:: L_{\text{segment}} + \sum_{n, i} h^{(e)}_{n,i}\, g_{n,i},
+
+    whose gradient at :math:`h^{(e)}` is exactly :math:`g` plus the segment's own part. Only one
+    segment's graph exists at a time, next to :math:`\tau / s` stored states, so memory falls from
+    :math:`O(\tau)` to :math:`O(s + \tau / s)`, smallest near :math:`s = \sqrt{\tau}`, at the price of a
+    second forward pass. The parameter gradients accumulate into ``.grad`` as ``backward()`` would
+    leave them (zero them first).
+
+    Args:
+        model: the network.
+        x: inputs :math:`(\tau, B, D)`.
+        targets: class indices :math:`(\tau, B)`; the loss is the summed cross-entropy.
+        segment: :math:`s`, steps per segment.
+        h0: :math:`h^{(0)}`, :math:`(B, H)`; zeros if omitted.
+        on_graph: called with each segment's loss tensor before its backward pass, when its graph
+            is complete (to measure it, e.g. with :func:`minigrad.analysis.graph_memory`).
+
+    Returns:
+        The loss :math:`L`, summed over time and batch.
+
+    Raises:
+        ValueError: for a segment length below 1.
+    """
+    if segment < 1:
+        raise ValueError(f"checkpointed_backward: segment must be at least 1, got {segment}")
+    x = np.asarray(x, dtype=np.float64)
+    targets = np.asarray(targets)
+    steps, batch = x.shape[:2]
+    starts = list(range(0, steps, segment))
+    boundaries = [np.zeros((batch, model.hidden_size)) if h0 is None else np.asarray(h0, dtype=np.float64)]
+    with no_grad():  # the first pass keeps only the states at the segment boundaries
+        for start in starts[:-1]:
+            _, h = model(x[start:start + segment], h0=boundaries[-1])
+            boundaries.append(h.data[-1])
+    carried, total = None, 0.0
+    for start, state in zip(reversed(starts), reversed(boundaries)):
+        h_start = Tensor(state, requires_grad=True)
+        o, h = model(x[start:start + segment], h0=h_start)
+        loss = F.cross_entropy(o.reshape(-1, o.shape[-1]), targets[start:start + segment].reshape(-1),
+                               reduction="sum")
+        total += loss.item()
+        if carried is not None:
+            loss = loss + (h[-1] * Tensor(carried)).sum()
+        if on_graph is not None:
+            on_graph(loss)
+        loss.backward()
+        carried = h_start.grad
+    return total
+
+
+def squared_error_gradients(W_x: np.ndarray, W_s: np.ndarray, W_Y: np.ndarray, xs: np.ndarray,
+                            S: np.ndarray, Y: np.ndarray, d: np.ndarray) -> dict[str, np.ndarray]:
+    r"""BPTT in the squared-error notation of many tutorials, for one sequence (chapter 4).
+
+    The network :math:`S_t = g_1(W_x x_t + W_s S_{t-1})`, :math:`Y_t = g_2(W_Y S_t)` with
+    :math:`g_1 = \tanh`, :math:`g_2` the logistic function and :math:`E = \sum_t (d_t - Y_t)^2`;
+    with pre-activations :math:`u_t = W_x x_t + W_s S_{t-1}` and :math:`z_t = W_Y S_t`:
+
+    .. math::
+        \nabla_{z_t} E = g_2'(z_t) \odot \big(-2 (d_t - Y_t)\big), \qquad
+        \nabla_{S_t} E = W_s^\top \nabla_{u_{t+1}} E + W_Y^\top \nabla_{z_t} E, \qquad
+        \nabla_{u_t} E = g_1'(u_t) \odot \nabla_{S_t} E,
+
+    with :math:`g_2' = Y (1 - Y)`, :math:`g_1' = 1 - S_t^2`, no first term at :math:`t = \tau`, and
+    :math:`\nabla_{W_Y} E = \sum_t \nabla_{z_t} E\, S_t^\top`,
+    :math:`\nabla_{W_s} E = \sum_t \nabla_{u_t} E\, S_{t-1}^\top`,
+    :math:`\nabla_{W_x} E = \sum_t \nabla_{u_t} E\, x_t^\top`.
+
+    Args:
+        W_x, W_s, W_Y: the weights, :math:`(H, D)`, :math:`(H, H)`, :math:`(K, H)`.
+        xs: the inputs :math:`x_1, \dots, x_\tau`, :math:`(\tau, D)`.
+        S: the states :math:`S_0, \dots, S_\tau`, :math:`(\tau + 1, H)`, with :math:`S_0` first.
+        Y: the outputs :math:`Y_1, \dots, Y_\tau`, :math:`(\tau, K)`.
+        d: the desired outputs :math:`d_1, \dots, d_\tau`, :math:`(\tau, K)`.
+
+    Returns:
+        ``{"W_x", "W_s", "W_Y"}``, each of its weight's shape.
+    """
+    grad_z = (Y * (1 - Y)) * (-2 * (d - Y))
+    grad_u = np.zeros_like(S[1:])
+    for t in range(len(xs), 0, -1):
+        grad_S = W_Y.T @ grad_z[t - 1]
+        if t < len(xs):
+            grad_S += W_s.T @ grad_u[t]
+        grad_u[t - 1] = (1 - S[t] ** 2) * grad_S
+    return {"W_x": grad_u.T @ xs, "W_s": grad_u.T @ S[:-1], "W_Y": grad_z.T @ S[1:]}
 
 
 def central_differences(loss: Callable[[Mapping[str, np.ndarray]], float],

@@ -6,12 +6,18 @@ import sympy
 
 from minigrad import Tensor
 from minigrad import functional as F
+from minigrad.analysis import graph_memory
 from minigrad.bptt import (
     PARAMETER_NAMES,
     bptt_gradients,
     central_differences,
+    checkpointed_backward,
     elman_forward,
+    per_loss_state_gradients,
     relative_difference,
+    rtrl_gradients,
+    squared_error_gradients,
+    windowed_bptt_gradients,
     symbolic_gradients,
     symbolic_loss,
     symbolic_agreement,
@@ -96,6 +102,120 @@ def test_truncation_changes_the_gradient_and_full_length_does_not():
     full = bptt_gradients(params, forward)
     assert relative_difference(bptt_gradients(params, forward, truncation=8)["W"], full["W"]) == 0
     assert relative_difference(bptt_gradients(params, forward, truncation=2)["W"], full["W"]) > 1e-3
+
+
+def _windowed_autograd(model, x, targets, h0, window, stride):
+    """BPTT(h; h') with autograd: every h' steps, rerun the last h steps from the stored (detached)
+    state and backpropagate the losses of the last h' steps only."""
+    model.zero_grad()
+    params = _params(model)
+    states = elman_forward(params, x, targets, h0).h  # h^(0..tau)
+    steps = x.shape[0]
+    for end in range(stride, steps + stride, stride):
+        start, stop = max(end - window, 0), min(end, steps)
+        o, _ = model(x[start:stop], h0=Tensor(states[start]))
+        losses = o[end - stride - start:]
+        F.cross_entropy(losses.reshape(-1, o.shape[-1]), targets[end - stride:stop].reshape(-1),
+                        reduction="sum").backward()
+    return {name: p.grad.copy() for name, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize("window, stride", [(4, 2), (5, 1), (6, 4), (3, 3), (20, 1)])
+def test_windowed_bptt_matches_windowed_autograd(window, stride):
+    model, x, targets, h0 = _problem(7, 11, 2, 2, 3, 3)
+    params = _params(model)
+    ours = windowed_bptt_gradients(params, elman_forward(params, x, targets, h0), window, stride)
+    theirs = _windowed_autograd(model, x, targets, h0, window, stride)
+    for name in PARAMETER_NAMES:
+        assert relative_difference(ours[name], theirs[name]) < 1e-12, (window, stride, name)
+
+
+def test_windowed_bptt_contains_chunks_and_full_bptt():
+    model, x, targets, h0 = _problem(8, 9, 2, 3, 4, 3)
+    params = _params(model)
+    forward = elman_forward(params, x, targets, h0)
+    full, chunked = bptt_gradients(params, forward), bptt_gradients(params, forward, truncation=4)
+    same_chunks = windowed_bptt_gradients(params, forward, 4, 4)
+    every_loss_fully = windowed_bptt_gradients(params, forward, 9, 1)
+    for name in (*PARAMETER_NAMES, "h", "o", "h0"):
+        assert relative_difference(same_chunks[name], chunked[name]) < 1e-14, name
+        assert relative_difference(every_loss_fully[name], full[name]) < 1e-12, name
+    with pytest.raises(ValueError, match="stride <= window"):
+        windowed_bptt_gradients(params, forward, 2, 3)
+
+
+def test_per_loss_terms_sum_to_the_recursion_and_match_one_loss_autograd():
+    model, x, targets, h0 = _problem(9, 6, 2, 2, 3, 3)
+    params = _params(model)
+    forward = elman_forward(params, x, targets, h0)
+    terms = per_loss_state_gradients(params, forward)
+    assert terms.shape == (6, 6, 2, 3)
+    assert relative_difference(terms.sum(axis=0), bptt_gradients(params, forward)["h"]) < 1e-12
+    later, earlier = np.triu_indices(6, 1)
+    assert np.all(terms[earlier, later] == 0)  # the loss of step k never reaches a state after k
+    k = 4  # the loss of step 5 alone, by autograd on every state
+    from minigrad.nn.patterns import elman_states
+    U, W, b = (Tensor(params[n], requires_grad=True) for n in ("U", "W", "b"))
+    states = elman_states(Tensor(x), Tensor(h0), U, W, b)
+    for state in states:
+        state.retain_grad()
+    o = states[k] @ Tensor(params["V"]).T + Tensor(params["c"])
+    F.cross_entropy(o, targets[k], reduction="sum").backward()
+    for t in range(k + 1):
+        assert relative_difference(terms[k, t], states[t].grad) < 1e-12, t
+
+
+@pytest.mark.parametrize("sizes", [(1, 1, 1, 1, 2), (7, 3, 2, 4, 3)])
+def test_rtrl_equals_bptt(sizes):
+    model, x, targets, h0 = _problem(10, *sizes)
+    params = _params(model)
+    forward = elman_forward(params, x, targets, h0)
+    ours, reference = rtrl_gradients(params, forward), bptt_gradients(params, forward)
+    for name in PARAMETER_NAMES:
+        assert ours[name].shape == reference[name].shape
+        assert relative_difference(ours[name], reference[name]) < 1e-12, name
+
+
+@pytest.mark.parametrize("segment", [1, 3, 4, 10, 12])
+def test_checkpointed_backward_equals_autograd(segment):
+    model, x, targets, h0 = _problem(11, 10, 2, 3, 4, 3)
+    reference = _autograd(model, x, targets, h0)
+    model.zero_grad()
+    graphs = []
+    loss = checkpointed_backward(model, x, targets, segment, h0=h0, on_graph=graphs.append)
+    assert loss == pytest.approx(elman_forward(_params(model), x, targets, h0).loss, rel=1e-12)
+    assert len(graphs) == -(-10 // segment)
+    for name, p in model.named_parameters():
+        assert relative_difference(p.grad, reference[name]) < 1e-12, (segment, name)
+
+
+def test_checkpointing_keeps_a_smaller_graph():
+    model, x, targets, h0 = _problem(12, 16, 2, 3, 4, 3)
+    sizes = {}
+    for segment in (1, 4, 16):
+        graphs = []
+        model.zero_grad()
+        checkpointed_backward(model, x, targets, segment,
+                              on_graph=lambda loss: graphs.append(graph_memory(loss)))
+        sizes[segment] = max(g.saved_bytes for g in graphs)
+    assert sizes[1] < sizes[4] < sizes[16]
+    with pytest.raises(ValueError, match="at least 1"):
+        checkpointed_backward(model, x, targets, 0)
+
+
+def test_squared_error_gradients_match_autograd():
+    rng = np.random.default_rng(13)
+    model = ElmanRNN(3, 4, 2, rng=rng)
+    model.b.data[...] = 0.0
+    model.c.data[...] = 0.0
+    xs, d, S0 = rng.normal(size=(6, 3)), rng.uniform(size=(6, 2)), rng.uniform(-0.5, 0.5, size=4)
+    o, h = model(Tensor(xs[:, None]), h0=Tensor(S0[None]))
+    Y = o[:, 0].sigmoid()
+    ((Tensor(d) - Y) ** 2).sum().backward()
+    S = np.vstack([S0, h.data[:, 0]])
+    ours = squared_error_gradients(model.U.data, model.W.data, model.V.data, xs, S, Y.data, d)
+    for ours_name, name in (("W_x", "U"), ("W_s", "W"), ("W_Y", "V")):
+        assert relative_difference(ours[ours_name], getattr(model, name).grad) < 1e-12, name
 
 
 def test_forward_loss_matches_cross_entropy():
