@@ -151,8 +151,8 @@ def test_per_loss_terms_sum_to_the_recursion_and_match_one_loss_autograd():
     terms = per_loss_state_gradients(params, forward)
     assert terms.shape == (6, 6, 2, 3)
     assert relative_difference(terms.sum(axis=0), bptt_gradients(params, forward)["h"]) < 1e-12
-    later, earlier = np.triu_indices(6, 1)
-    assert np.all(terms[earlier, later] == 0)  # the loss of step k never reaches a state after k
+    loss_steps, later_states = np.triu_indices(6, 1)
+    assert np.all(terms[loss_steps, later_states] == 0)  # the loss of step k never reaches a state after k
     k = 4  # the loss of step 5 alone, by autograd on every state
     from minigrad.nn.patterns import elman_states
     U, W, b = (Tensor(params[n], requires_grad=True) for n in ("U", "W", "b"))
