@@ -51,10 +51,10 @@ class WindowMLP(Module):
     """A fixed-window MLP that scores every position of a padded sentence (chapter 1).
 
     The :math:`T` one-hot vectors are concatenated into one input, so the first layer has one
-    block of columns :math:`W_1^{(t)}` per position:
+    block of columns :math:`W_{1,t}` per position:
 
     .. math::
-        s = c + V \\tanh\\Big(b + \\sum_{t=1}^{T} W_1^{(t)} x^{(t)}\\Big) \\in \\mathbb{R}^{T}.
+        s = c + V \\tanh\\Big(b_1 + \\sum_{t=1}^{T} W_{1,t}\\, x^{(t)}\\Big) \\in \\mathbb{R}^{T}.
 
     Args:
         vocab_size: :math:`|\\mathcal{V}|`.
