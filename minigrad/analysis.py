@@ -1,4 +1,4 @@
-"""Measurements of a trained or unrolled network: gradient flow, graph memory, linear probes.
+"""Measurements of a trained or unrolled network: gradient flow, graph memory, receptive fields, linear probes.
 
 - Gradient flow (chapters 8 to 10): chapter 8 writes the gradient that reaches an early state of a
   vanilla RNN as a product of one Jacobian per step and measures how its norm shrinks or grows with
@@ -12,6 +12,8 @@
   sequence.
 - Graph memory (chapters 3 and 4): :func:`graph_memory` counts the operations of an autograd
   graph and the bytes of the arrays they keep for the backward pass.
+- Receptive fields (chapter 12): :func:`pixel_influence` perturbs one input pixel at a time and
+  records how much an image model's prediction for one pixel moves.
 - Linear probes (chapter 1): :func:`linear_probe` asks how well a quantity can be read off a
   network's states by least squares, on states the fit never saw.
 """
@@ -24,13 +26,13 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 import minigrad
-from minigrad.autograd import Function, topological_order
+from minigrad.autograd import Function, no_grad, topological_order
 from minigrad.bptt import central_differences
 from minigrad.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from minigrad.tensor import Tensor
 
 __all__ = ["GraphMemory", "graph_memory", "gate_trace", "gradient_norms_by_lag", "gradients_three_ways",
-           "linear_probe", "unroll"]
+           "linear_probe", "pixel_influence", "unroll"]
 
 _STATES = ("h", "c")
 
@@ -360,3 +362,38 @@ def linear_probe(features: Any, targets: Any, rng: np.random.Generator, test_fra
     if not np.any(spread):
         raise ValueError("linear_probe: the held-out targets are all equal; R^2 is undefined")
     return float(1.0 - residual @ residual / (spread @ spread))
+
+
+def pixel_influence(model: Any, images: np.ndarray, row: int, col: int, levels: int) -> np.ndarray:
+    """How much each input pixel moves an image model's prediction for one pixel: its receptive field (chapter 12).
+
+    For every input position :math:`(r, j)` the images are changed there only, each pixel value
+    :math:`v` replaced by :math:`(v + \\lfloor K/2 \\rfloor) \\bmod K`, and the change of the
+    target's scores is recorded:
+
+    .. math:: m_{r, j} = \\max_{\\text{images},\\, k} \\big| o_{\\text{row}, \\text{col}, k}(x') - o_{\\text{row}, \\text{col}, k}(x) \\big|.
+
+    Positions with :math:`m = 0` cannot influence the prediction (with these weights and
+    images); for a causal model every position at or after the target in raster order must give
+    exactly 0. The measurement uses the model as a black box, so it works for any architecture.
+
+    Args:
+        model: maps integer images :math:`(N, R, C)` to scores :math:`(N, R, C, K)` (a ``PixelRNN``,
+            a ``PixelCNN``).
+        images: the integer images to perturb, :math:`(N, R, C)`.
+        row, col: the target pixel.
+        levels: :math:`K`.
+
+    Returns:
+        :math:`m`, a float array :math:`(R, C)`.
+    """
+    images = np.asarray(images)
+    with no_grad():
+        base = model(images).data[:, row, col]
+        influence = np.zeros(images.shape[1:])
+        for r in range(images.shape[1]):
+            for j in range(images.shape[2]):
+                changed = images.copy()
+                changed[:, r, j] = (changed[:, r, j] + levels // 2) % levels
+                influence[r, j] = np.abs(model(changed).data[:, row, col] - base).max()
+    return influence

@@ -1,4 +1,5 @@
-"""Functions of tensors that are not methods: softmax, cross-entropy, one-hot, embedding, dropout.
+"""Functions of tensors that are not methods: softmax, cross-entropy, one-hot, embedding, dropout, and the
+neighbourhoods of a grid that convolutions over images read (:func:`grid_taps`).
 
 Import it as ``import minigrad.functional as F``. Softmax and cross-entropy are single operations
 with their own backward pass, both for numerical stability (the max is subtracted before
@@ -15,7 +16,8 @@ import numpy as np
 from minigrad.autograd import Function
 from minigrad.tensor import Tensor, as_tensor
 
-__all__ = ["check_range", "cross_entropy", "dropout", "embedding", "log_softmax", "one_hot", "softmax"]
+__all__ = ["check_range", "cross_entropy", "dropout", "embedding", "grid_taps", "log_softmax", "one_hot",
+           "softmax"]
 
 
 def _log_softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -198,3 +200,66 @@ def dropout(x: Tensor, p: float, training: bool = True, rng: np.random.Generator
     rng = np.random.default_rng() if rng is None else rng
     keep = rng.random(x.shape) >= p
     return x * Tensor._constant((keep / (1 - p)).astype(x.dtype))
+
+
+class GridTaps(Function):
+    """The neighbours of every grid position at fixed offsets, side by side (chapter 12).
+
+    For offsets :math:`(\\delta_1, \\epsilon_1), \\dots, (\\delta_S, \\epsilon_S)` and an input
+    :math:`x` of shape :math:`(\\ldots, R, C, D)`,
+
+    .. math:: y_{r, j} = \\big[x_{r + \\delta_1,\\, j + \\epsilon_1};\\ \\dots;\\ x_{r + \\delta_S,\\, j + \\epsilon_S}\\big]
+
+    with zeros outside the grid, so :math:`y` has shape :math:`(\\ldots, R, C, S D)`. Every input
+    vector is copied to the positions that read it, so the backward pass adds each block of
+    :math:`\\bar{y}` back, shifted the other way:
+    :math:`\\bar{x}_{r, j} = \\sum_s \\bar{y}^{(s)}_{r - \\delta_s,\\, j - \\epsilon_s}`.
+    """
+
+    def forward(ctx, x, offsets=((0, 0),)):
+        rows, columns, size = x.shape[-3:]
+        pad_rows = max(abs(dr) for dr, _ in offsets)
+        pad_columns = max(abs(dc) for _, dc in offsets)
+        padded = np.zeros((*x.shape[:-3], rows + 2 * pad_rows, columns + 2 * pad_columns, size), dtype=x.dtype)
+        padded[..., pad_rows:pad_rows + rows, pad_columns:pad_columns + columns, :] = x
+        windows = [(slice(pad_rows + dr, pad_rows + dr + rows), slice(pad_columns + dc, pad_columns + dc + columns))
+                   for dr, dc in offsets]
+        ctx.padded_shape, ctx.windows, ctx.size = padded.shape, windows, size
+        ctx.inside = (slice(pad_rows, pad_rows + rows), slice(pad_columns, pad_columns + columns))
+        return np.concatenate([padded[..., r, c, :] for r, c in windows], axis=-1)
+
+    def backward(ctx, grad_out):
+        grad = np.zeros(ctx.padded_shape, dtype=grad_out.dtype)
+        for s, (r, c) in enumerate(ctx.windows):
+            grad[..., r, c, :] += grad_out[..., s * ctx.size:(s + 1) * ctx.size]
+        return grad[..., ctx.inside[0], ctx.inside[1], :]
+
+    @classmethod
+    def op_name(cls) -> str:
+        return "grid_taps"
+
+
+def grid_taps(x: Tensor, offsets) -> Tensor:
+    """Each position's neighbours at the given (row, column) offsets, concatenated (chapter 12).
+
+    A convolution over a grid is then one matrix product: with a kernel :math:`K` of shape
+    :math:`(D_\\text{out}, S D)`, ``grid_taps(x, offsets) @ K.T`` is the convolution whose taps are
+    the offsets, which is how the masked convolutions of PixelRNN and PixelCNN leave out the
+    pixels that come later (:class:`minigrad.nn.MaskedConv2d`). Offsets ``(0, s)`` shift along the
+    column axis only, so a tensor :math:`(B, C, D)` of one row per example works as well.
+
+    Args:
+        x: input :math:`(\\ldots, R, C, D)`, at least three axes.
+        offsets: a non-empty sequence of integer pairs :math:`(\\delta, \\epsilon)`; the block
+            for offset :math:`(\\delta, \\epsilon)` holds, at :math:`(r, j)`, the vector at
+            :math:`(r + \\delta, j + \\epsilon)`, or zeros outside the grid.
+
+    Returns:
+        :math:`(\\ldots, R, C, S D)` for :math:`S` offsets, blocks in the order of ``offsets``.
+    """
+    x = as_tensor(x)
+    offsets = tuple((int(dr), int(dc)) for dr, dc in offsets)
+    if x.ndim < 3 or not offsets:
+        raise ValueError(f"grid_taps: need an input (..., R, C, D) and at least one offset, got shape "
+                         f"{x.shape} and {len(offsets)} offsets")
+    return GridTaps.apply(x, offsets=offsets)

@@ -1,6 +1,6 @@
 """Evaluation measures: perplexity and accuracy over real (unpadded) tokens (chapters 6 and 7), edit
 distance and the phoneme and word error rates of a transducer (chapter 5), bits per pixel and the
-independent-pixel baseline of image models (chapter 12)."""
+two count baselines of image models, independent pixels and a neighbour context (chapter 12)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 __all__ = ["perplexity", "masked_accuracy", "edit_distance", "phoneme_error_rate", "word_error_rate",
-           "bits_per_pixel", "independent_pixel_log_prob"]
+           "bits_per_pixel", "independent_pixel_log_prob", "neighbour_pixel_log_prob"]
 
 
 def perplexity(losses, counts=None) -> float:
@@ -164,17 +164,66 @@ def independent_pixel_log_prob(train, images, levels: int, alpha: float = 1.0) -
     Returns:
         :math:`\\log p(x)` in nats for each image, :math:`(M,)`.
     """
-    train, images = np.asarray(train), np.asarray(images)
-    for name, array in (("train", train), ("images", images)):
-        out_of_range = array.size and (array.min() < 0 or array.max() >= levels)
-        if array.ndim < 2 or array.dtype.kind not in "iu" or out_of_range:
-            raise ValueError(f"independent_pixel_log_prob: {name} must be integer images (N, ...) with values in "
-                             f"[0, {levels}), got {array.dtype} {array.shape}")
-    if train.shape[1:] != images.shape[1:] or alpha <= 0:
-        raise ValueError(f"independent_pixel_log_prob: train images {train.shape[1:]} and scored images "
-                         f"{images.shape[1:]} must have the same shape, and alpha > 0 (got {alpha})")
+    train, images = _check_images(train, images, levels, alpha, "independent_pixel_log_prob")
     pixels = train.reshape(len(train), -1)
     counts = (pixels[:, :, None] == np.arange(levels)).sum(axis=0) + alpha  # (D, K)
     log_table = np.log(counts / counts.sum(axis=1, keepdims=True))
     scored = images.reshape(len(images), -1)
     return log_table[np.arange(scored.shape[1]), scored].sum(axis=1)
+
+
+def _check_images(train, images, levels: int, alpha: float, who: str) -> tuple[np.ndarray, np.ndarray]:
+    train, images = np.asarray(train), np.asarray(images)
+    for name, array in (("train", train), ("images", images)):
+        out_of_range = array.size and (array.min() < 0 or array.max() >= levels)
+        if array.ndim < 2 or array.dtype.kind not in "iu" or out_of_range:
+            raise ValueError(f"{who}: {name} must be integer images (N, ...) with values in "
+                             f"[0, {levels}), got {array.dtype} {array.shape}")
+    if train.shape[1:] != images.shape[1:] or alpha <= 0:
+        raise ValueError(f"{who}: train images {train.shape[1:]} and scored images "
+                         f"{images.shape[1:]} must have the same shape, and alpha > 0 (got {alpha})")
+    return train, images
+
+
+def _neighbour_contexts(images: np.ndarray, levels: int) -> np.ndarray:
+    """Per pixel of images :math:`(N, R, C)`, the context id :math:`(K + 1)\\,x_\\uparrow + x_\\leftarrow`.
+
+    The pixel above and the pixel to the left, each a level or :math:`K` outside the image.
+    """
+    padded = np.pad(images, ((0, 0), (1, 0), (1, 0)), constant_values=levels)
+    return (levels + 1) * padded[:, :-1, 1:] + padded[:, 1:, :-1]
+
+
+def neighbour_pixel_log_prob(train, images, levels: int, alpha: float = 1.0) -> np.ndarray:
+    """Log-probabilities of ``images`` under a count model of each pixel given its two nearest past neighbours (chapter 12).
+
+    The image analogue of the n-gram of chapter 6: the pixel above and the pixel to the left
+    (:math:`x_\\uparrow`, :math:`x_\\leftarrow`, a level or "outside the image") form the context,
+    shared by all positions, and
+
+    .. math:: p(x) = \\prod_{i=1}^{D} \\frac{c(x_\\uparrow, x_\\leftarrow, x_i) + \\alpha}
+        {c(x_\\uparrow, x_\\leftarrow) + \\alpha K}
+
+    where :math:`c(u, l, v)` counts the training pixels with value :math:`v` whose neighbours are
+    :math:`u` and :math:`l`, and :math:`c(u, l)` the training pixels with those neighbours. Both
+    neighbours come before the pixel in raster order, so this is a causal model of the kind
+    PixelRNN is, with a context of two pixels and no learning beyond counting.
+
+    Args:
+        train: integer training images :math:`(N, R, C)`, values in ``0..levels-1``.
+        images: integer images :math:`(M, R, C)` to score.
+        levels: :math:`K`.
+        alpha: the pseudo-count :math:`\\alpha > 0` (choose it on held-out images).
+
+    Returns:
+        :math:`\\log p(x)` in nats for each image, :math:`(M,)`.
+    """
+    train, images = _check_images(train, images, levels, alpha, "neighbour_pixel_log_prob")
+    if train.ndim != 3:
+        raise ValueError(f"neighbour_pixel_log_prob: images must be (N, R, C), got {train.shape}")
+    contexts = (levels + 1) ** 2
+    counts = np.zeros((contexts, levels))
+    np.add.at(counts, (_neighbour_contexts(train, levels).ravel(), train.ravel()), 1.0)
+    counts += alpha
+    log_table = np.log(counts / counts.sum(axis=1, keepdims=True))
+    return log_table[_neighbour_contexts(images, levels), images].reshape(len(images), -1).sum(axis=1)

@@ -8,7 +8,8 @@ import pytest
 
 import minigrad
 from minigrad import Tensor, nn
-from minigrad.analysis import gate_trace, gradient_norms_by_lag, gradients_three_ways, graph_memory, linear_probe, unroll
+from minigrad.analysis import (gate_trace, gradient_norms_by_lag, gradients_three_ways, graph_memory, linear_probe,
+                               pixel_influence, unroll)
 
 
 def _v_dot_last_h(cell, xs, state):
@@ -257,3 +258,17 @@ def test_linear_probe_rejects_bad_input():
         linear_probe(np.zeros((3, 2)), np.arange(3.0), rng)
     with pytest.raises(ValueError, match="all equal"):
         linear_probe(rng.normal(size=(10, 2)), np.ones(10), rng)
+
+
+def test_pixel_influence_finds_the_row_lstm_triangle_and_nothing_after_the_target():
+    """One Row LSTM layer, k = 1: at d rows above the target it reaches columns j - (d + 1) .. j + d."""
+    model = nn.PixelRNN(8, 8, levels=5, hidden_size=4, embedding_dim=3, rng=np.random.default_rng(0))
+    images = np.random.default_rng(1).integers(0, 5, size=(3, 8, 8))
+    row, col = 5, 3
+    seen = pixel_influence(model, images, row, col, levels=5) > 0
+    expected = np.zeros((8, 8), dtype=bool)
+    expected[row, col - 1] = True
+    for d in range(1, row + 1):
+        expected[row - d, max(0, col - d - 1):col + d + 1] = True
+    np.testing.assert_array_equal(seen, expected)
+    assert seen.sum() == 34

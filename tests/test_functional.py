@@ -211,3 +211,30 @@ def test_padded_sequence_loss_with_embedding_gradcheck():
         return F.cross_entropy(logits, tokens[1:].reshape(-1), ignore_index=pad)
 
     assert gradcheck(loss_fn, embedding, W, V)
+
+
+# --------------------------------------------------------------------------------- grid_taps
+def test_grid_taps_gathers_the_neighbours_with_zeros_outside():
+    x = np.arange(2 * 3 * 4 * 2, dtype=float).reshape(2, 3, 4, 2)
+    offsets = [(-1, -1), (-1, 1), (0, -2), (0, 0), (2, 1)]
+    out = F.grid_taps(minigrad.tensor(x), offsets).data
+    assert out.shape == (2, 3, 4, 10)
+    for s, (dr, dc) in enumerate(offsets):
+        for r in range(3):
+            for j in range(4):
+                inside = 0 <= r + dr < 3 and 0 <= j + dc < 4
+                expected = x[:, r + dr, j + dc] if inside else np.zeros((2, 2))
+                np.testing.assert_array_equal(out[:, r, j, 2 * s:2 * s + 2], expected)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 2), (2, 3, 4, 2), (2, 1, 3, 5, 1)])
+def test_grid_taps_gradcheck(shape):
+    offsets = [(-1, 0), (-1, 1), (0, -1), (0, 0), (1, -2), (-3, 0)]  # one offset larger than the grid
+    assert gradcheck(lambda x: F.grid_taps(x, offsets), leaf(shape, seed=3))
+
+
+def test_grid_taps_names_bad_arguments():
+    with pytest.raises(ValueError, match=r"grid_taps: need an input \(\.\.\., R, C, D\)"):
+        F.grid_taps(minigrad.zeros(3, 4), [(0, 0)])
+    with pytest.raises(ValueError, match="at least one offset"):
+        F.grid_taps(minigrad.zeros(2, 3, 4), [])

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from minigrad.metrics import (bits_per_pixel, edit_distance, independent_pixel_log_prob, phoneme_error_rate,
-                              word_error_rate)
+from minigrad.metrics import (bits_per_pixel, edit_distance, independent_pixel_log_prob, neighbour_pixel_log_prob,
+                              phoneme_error_rate, word_error_rate)
 
 
 def test_bits_per_pixel_of_a_uniform_model_is_log2_of_the_levels():
@@ -58,3 +58,34 @@ def test_error_rates_score_each_word_against_its_closest_reference():
         word_error_rate(predictions, references[:2])
     with pytest.raises(ValueError, match="at least one reference"):
         phoneme_error_rate([("A",)], [[]])
+
+
+def test_neighbour_pixel_log_prob_counts_each_pixel_given_the_pixels_above_and_left():
+    train = np.array([[[0, 1], [1, 1]], [[0, 0], [1, 0]]])  # 2 images of 2 x 2 pixels, 2 levels
+    image = np.array([[[0, 1], [1, 0]]])
+    outside = 2
+
+    def context(img, r, j):
+        return (img[r - 1, j] if r else outside, img[r, j - 1] if j else outside)
+
+    counts = {}
+    for img in train:
+        for r in range(2):
+            for j in range(2):
+                key = context(img, r, j)
+                counts.setdefault(key, np.zeros(2))[img[r, j]] += 1
+    alpha, expected = 0.5, 0.0
+    for r in range(2):
+        for j in range(2):
+            c = counts.get(context(image[0], r, j), np.zeros(2))
+            expected += math.log((c[image[0, r, j]] + alpha) / (c.sum() + 2 * alpha))
+    got = neighbour_pixel_log_prob(train, image, 2, alpha=alpha)
+    assert got == pytest.approx([expected], rel=1e-12)
+
+
+def test_neighbour_pixel_probabilities_sum_to_one_over_every_image():
+    train = np.random.default_rng(0).integers(0, 3, size=(30, 2, 2))
+    every = np.array(np.meshgrid(*[range(3)] * 4, indexing="ij")).reshape(4, -1).T.reshape(-1, 2, 2)
+    assert np.exp(neighbour_pixel_log_prob(train, every, 3, alpha=0.3)).sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match=r"images must be \(N, R, C\)"):
+        neighbour_pixel_log_prob(np.zeros((2, 4), dtype=int), np.zeros((1, 4), dtype=int), 3)

@@ -10,6 +10,8 @@ import pytest
 import minigrad
 from minigrad import functional as F
 from minigrad import nn
+from minigrad.analysis import pixel_influence
+from minigrad.nn.pixel import causal_offsets
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +153,53 @@ def test_sample_keeps_the_given_top_rows_and_draws_the_rest_from_the_conditional
     np.testing.assert_array_equal(model.sample(3, rng, top=full), full)  # nothing left to draw
     with pytest.raises(ValueError, match=r"top must have shape \(3, rows <= 4, 5\)"):
         model.sample(3, np.random.default_rng(16), top=full[:2, :2])
+
+
+@pytest.mark.parametrize("kernel_size, mask, expected", [
+    (3, "A", [(-1, -1), (-1, 0), (-1, 1), (0, -1)]),
+    (3, "B", [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 0)]),
+    (1, "B", [(0, 0)]),
+])
+def test_causal_offsets_keep_the_rows_above_and_the_left_of_the_centre(kernel_size, mask, expected):
+    assert causal_offsets(kernel_size, mask) == expected
+    offsets = causal_offsets(5, mask)
+    assert len(offsets) == 12 + (mask == "B") and all(dr < 0 or (dr == 0 and dc <= 0) for dr, dc in offsets)
+    with pytest.raises(ValueError, match="odd and positive"):
+        causal_offsets(4, mask)
+
+
+def test_masked_conv2d_is_a_convolution_with_the_later_taps_zeroed():
+    rng = np.random.default_rng(4)
+    conv = nn.MaskedConv2d(2, 3, kernel_size=3, mask="A", rng=rng)
+    x = rng.standard_normal((1, 4, 5, 2))
+    got = conv(minigrad.Tensor(x)).data
+    kernel = np.zeros((3, 3, 3, 2))  # (out, kernel row, kernel column, in): the full 3 x 3 kernel
+    for s, (dr, dc) in enumerate(conv.offsets):
+        kernel[:, dr + 1, dc + 1] = conv.weight.data[:, 2 * s:2 * s + 2]
+    padded = np.pad(x[0], ((1, 1), (1, 1), (0, 0)))
+    expected = np.array([[np.einsum("oki,ki->o", kernel.reshape(3, 9, 2), padded[r:r + 3, j:j + 3].reshape(9, 2))
+                          for j in range(5)] for r in range(4)]) + conv.bias.data
+    np.testing.assert_allclose(got[0], expected, rtol=1e-12)
+    assert not kernel[:, 1, 1:].any() and not kernel[:, 2].any()  # the centre, its right and the row below
+    assert minigrad.gradcheck(lambda x, *p: conv(x), minigrad.Tensor(x, requires_grad=True), *conv.parameters())
+
+
+def test_pixel_cnn_is_causal_and_has_a_blind_spot_up_and_to_the_right():
+    """Two 3 x 3 layers: the target (2, 1) sees row 1 up to column 2 and row 0 up to column 3, never beyond."""
+    model = nn.PixelCNN(4, 6, levels=3, hidden_size=4, embedding_dim=3, num_layers=2, rng=np.random.default_rng(5))
+    images = np.random.default_rng(6).integers(0, 3, size=(3, 4, 6))
+    seen = pixel_influence(model, images, 2, 1, levels=3) > 0
+    expected = np.zeros((4, 6), dtype=bool)
+    expected[0, :4] = expected[1, :3] = expected[2, 0] = True
+    np.testing.assert_array_equal(seen, expected)
+
+
+def test_pixel_cnn_gradcheck_and_arguments():
+    model = nn.PixelCNN(3, 4, levels=3, hidden_size=3, embedding_dim=2, num_layers=3, rng=np.random.default_rng(7))
+    images = np.random.default_rng(8).integers(0, 3, size=(2, 3, 4))
+    assert minigrad.gradcheck(lambda *p: model.log_prob(images), *model.parameters())
+    assert model.sample(2, np.random.default_rng(0)).shape == (2, 3, 4)
+    with pytest.raises(ValueError, match="num_layers must be at least 1"):
+        nn.PixelCNN(3, 4, levels=3, hidden_size=3, num_layers=0)
+    with pytest.raises(ValueError, match="PixelCNN: pixel values"):
+        model.log_prob(np.full((1, 3, 4), 3))

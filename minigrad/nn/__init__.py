@@ -7,7 +7,8 @@
 - :mod:`~minigrad.nn.patterns`: the book's patterns ``ElmanRNN``, ``JordanRNN``, ``SummaryRNN``
   (chapters 3 and 5)
 - :mod:`~minigrad.nn.tree`: ``Tree``, ``TreeRNN``, ``TreeLSTM`` (chapter 11)
-- :mod:`~minigrad.nn.pixel`: ``RowLSTM``, ``DiagonalBiLSTM``, ``PixelRNN`` (chapter 12)
+- :mod:`~minigrad.nn.pixel`: ``MaskedConv2d``, ``RowLSTM``, ``DiagonalBiLSTM``, ``PixelRNN``, ``PixelCNN``
+  (chapter 12)
 - :mod:`~minigrad.nn.decoding`: ``sample``, ``greedy_decode``, ``beam_search`` (chapter 6), and
   ``greedy_decode_batch``, ``beam_search_batch`` for a batch of conditioned decoders (chapter 5)
 - :mod:`~minigrad.nn.init`: weight initialisation (chapter 13)
@@ -18,7 +19,7 @@ from minigrad.nn.decoding import beam_search, beam_search_batch, greedy_decode, 
 from minigrad.nn.layers import Dropout, Embedding, Linear
 from minigrad.nn.module import Module, ModuleList, Parameter, Sequential
 from minigrad.nn.patterns import ElmanRNN, JordanRNN, SummaryRNN
-from minigrad.nn.pixel import DiagonalBiLSTM, PixelRNN, RowLSTM
+from minigrad.nn.pixel import DiagonalBiLSTM, MaskedConv2d, PixelCNN, PixelRNN, RowLSTM
 from minigrad.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from minigrad.nn.tree import Tree, TreeLSTM, TreeRNN
 
@@ -33,9 +34,11 @@ __all__ = [
     "LSTM",
     "LSTMCell",
     "Linear",
+    "MaskedConv2d",
     "Module",
     "ModuleList",
     "Parameter",
+    "PixelCNN",
     "PixelRNN",
     "RNN",
     "RNNCell",

@@ -1,12 +1,15 @@
-"""PixelRNN with Row LSTM or Diagonal BiLSTM layers: an autoregressive image model (van den Oord et al. 2016; chapter 12).
+"""Autoregressive image models: PixelRNN with Row LSTM or Diagonal BiLSTM layers, and PixelCNN (van den Oord et al. 2016; chapter 12).
 
 An image with pixels :math:`x_1, \\dots, x_n` in raster order (row by row, left to right) gets the
 probability :math:`p(x) = \\prod_i p(x_i \\mid x_{<i})`, each factor a softmax over the
 :math:`K` intensity levels. A Row LSTM computes a whole row at once: its state at (row
 :math:`r`, column :math:`j`) comes from the previous row's states at columns :math:`j-k..j+k`
 (a 1-D convolution, *state-to-state*) and from the inputs of the row above and of the current
-row left of :math:`j` (a *masked* convolution, *input-to-state*). The mask keeps the model
-causal: the prediction for pixel :math:`i` never sees pixel :math:`i` or anything after it.
+row left of :math:`j` (a *masked* convolution, *input-to-state*). A Diagonal BiLSTM sweeps the
+diagonals of the image in two directions and sees the whole past. A PixelCNN has no recurrence:
+a stack of masked convolutions (:class:`MaskedConv2d`) computes every pixel's distribution at
+once. The masks keep every model causal: the prediction for pixel :math:`i` never sees pixel
+:math:`i` or anything after it.
 """
 
 from __future__ import annotations
@@ -23,27 +26,88 @@ from minigrad.nn.module import Module, ModuleList
 from minigrad.nn.recurrent import lstm_update
 from minigrad.tensor import Tensor
 
-__all__ = ["RowLSTM", "DiagonalBiLSTM", "PixelRNN"]
+__all__ = ["MaskedConv2d", "RowLSTM", "DiagonalBiLSTM", "PixelRNN", "PixelCNN"]
 
 
 def _shifted_columns(x: Tensor, offsets: range) -> Tensor:
-    """Concatenate copies of ``x`` :math:`(\\ldots, C, D)` shifted along the column axis (-2).
+    """Copies of ``x`` :math:`(\\ldots, C, D)` shifted along the column axis (-2), side by side.
 
     The copy for offset :math:`s` holds, at column :math:`j`, the vector of column :math:`j + s`
     (zeros outside the image): a 1-D convolution is then one matrix product with the result.
     """
-    pad = max(abs(s) for s in offsets)
-    zeros = minigrad.zeros((*x.shape[:-2], pad, x.shape[-1]), dtype=x.dtype)
-    padded = minigrad.cat([zeros, x, zeros], axis=-2)
-    columns = x.shape[-2]
-    lead = (slice(None),) * (x.ndim - 2)
-    return minigrad.cat([padded[lead + (slice(pad + s, pad + s + columns),)] for s in offsets], axis=-1)
+    return F.grid_taps(x, [(0, s) for s in offsets])
 
 
 def _shifted_down(x: Tensor) -> Tensor:
-    """``x`` :math:`(B, R, \\ldots)` moved down one row: row :math:`r` holds row :math:`r - 1`, row 0 zeros."""
-    zeros = minigrad.zeros((x.shape[0], 1, *x.shape[2:]), dtype=x.dtype)
-    return minigrad.cat([zeros, x[:, :-1]], axis=1)
+    """``x`` :math:`(B, R, C, D)` moved down one row: row :math:`r` holds row :math:`r - 1`, row 0 zeros."""
+    return F.grid_taps(x, [(-1, 0)])
+
+
+def causal_offsets(kernel_size: int, mask: str) -> list[tuple[int, int]]:
+    """The taps :math:`(\\delta, \\epsilon)` of a masked :math:`k \\times k` convolution kernel, row by row (chapter 12).
+
+    The kernel is centred on the pixel it computes. It keeps every tap of the rows above
+    (:math:`\\delta < 0`), the taps left of the centre in the centre row, and the centre itself only
+    with mask ``"B"``; the rows below and the pixels to the right are masked out. Mask ``"A"``
+    (first layer, reading pixels) so never reads the pixel it predicts; mask ``"B"`` (later layers,
+    reading features that are already causal) may read the feature at its own position.
+    """
+    if kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(f"causal_offsets: kernel_size must be odd and positive, got {kernel_size}")
+    if mask not in ("A", "B"):
+        raise ValueError(f"causal_offsets: mask must be 'A' or 'B', got {mask!r}")
+    k = kernel_size // 2
+    keep_centre = mask == "B"
+    return [(dr, dc) for dr in range(-k, 1) for dc in range(-k, k + 1)
+            if dr < 0 or dc < 0 or (dc == 0 and keep_centre)]
+
+
+class MaskedConv2d(Module):
+    """A masked 2-D convolution over an image of feature vectors (van den Oord et al. 2016; chapter 12).
+
+    .. math:: y_{r, j} = b + \\sum_{(\\delta, \\epsilon) \\in \\mathcal{T}} K_{\\delta, \\epsilon}\\, x_{r + \\delta,\\, j + \\epsilon}
+
+    where the taps :math:`\\mathcal{T}` are those of :func:`causal_offsets`: the rows above in full,
+    the current row left of :math:`j`, and :math:`(0, 0)` with mask ``"B"`` only (zeros outside
+    the image). It is a :math:`k \\times k` convolution whose kernel has the masked taps set to
+    zero; storing only the taps that are kept makes the zeros permanent. All positions are
+    computed at once (:func:`minigrad.functional.grid_taps` and one matrix product), which is why a
+    PixelCNN trains in parallel.
+
+    Args:
+        in_channels: :math:`D_\\text{in}`, the size of each input vector.
+        out_channels: :math:`D_\\text{out}`.
+        kernel_size: odd width :math:`k` of the square kernel.
+        mask: ``"A"`` or ``"B"``.
+        rng: generator for the initial weights (:math:`\\mathcal{U}(-1/\\sqrt{n}, 1/\\sqrt{n})`,
+            n the number of inputs a position reads).
+        dtype: ``np.float64`` (default) or ``np.float32``.
+
+    Shape:
+        input :math:`(B, R, C, D_\\text{in})`, output :math:`(B, R, C, D_\\text{out})`. Parameters
+        ``weight`` :math:`(D_\\text{out}, |\\mathcal{T}| D_\\text{in})`, blocks in the order of
+        ``offsets``, and ``bias`` :math:`(D_\\text{out},)`.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 3, mask: str = "B",
+                 rng: np.random.Generator | None = None, dtype=np.float64) -> None:
+        super().__init__()
+        rng = np.random.default_rng() if rng is None else rng
+        self.offsets = causal_offsets(kernel_size, mask)
+        self.in_channels, self.out_channels, self.kernel_size, self.mask = in_channels, out_channels, kernel_size, mask
+        fan_in = len(self.offsets) * in_channels
+        self.weight = init.uniform_parameter((out_channels, fan_in), fan_in, rng, dtype)
+        self.bias = init.uniform_parameter((out_channels,), fan_in, rng, dtype)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Convolve every position with the masked kernel."""
+        if x.ndim != 4 or x.shape[-1] != self.in_channels:
+            raise ValueError(f"MaskedConv2d: expected input (B, R, C, in_channels={self.in_channels}), "
+                             f"got {tuple(x.shape)}")
+        return F.grid_taps(x, self.offsets) @ self.weight.T + self.bias
+
+    def extra_repr(self) -> str:
+        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, mask={self.mask!r}"
 
 
 class RowLSTM(Module):
@@ -61,7 +125,13 @@ class RowLSTM(Module):
     :math:`j - k .. j + k` of the input row above and, in the current row, columns
     :math:`j - k .. j - 1` with mask ``"A"`` (first layer, reading pixels: never pixel :math:`j`
     itself) or :math:`j - k .. j` with mask ``"B"`` (later layers, reading states that are
-    already causal).
+    already causal); these are the taps of :func:`causal_offsets` on the two rows.
+
+    One difference from van den Oord et al. (2016): their input-to-state convolution reads the
+    current row only, :math:`K^{is} \\circledast x_r`, and the row above reaches a Row LSTM through a
+    separate first layer, a masked :math:`7 \\times 7` convolution (mask A). Here that first layer
+    is folded into :math:`K^{is}`, which reads the row above itself, so a single layer on the pixels
+    is a complete model.
 
     Args:
         input_size: :math:`D`.
@@ -102,8 +172,7 @@ class RowLSTM(Module):
         if x.ndim != 4 or x.shape[-1] != self.input_size:
             raise ValueError(f"RowLSTM: expected input (B, R, C, input_size={self.input_size}), got {tuple(x.shape)}")
         batch, rows, columns = x.shape[:3]
-        taps = minigrad.cat([_shifted_columns(_shifted_down(x), self.state_offsets),
-                             _shifted_columns(x, self.input_offsets)], axis=-1)
+        taps = F.grid_taps(x, [(-1, s) for s in self.state_offsets] + [(0, s) for s in self.input_offsets])
         input_terms = taps @ self.weight_is.T + self.bias
         h = c = minigrad.zeros((batch, columns, self.hidden_size), dtype=x.dtype)
         states = []
@@ -183,7 +252,7 @@ class DiagonalBiLSTM(Module):
         h = c = zeros(batch, rows, size)
         states = []
         for j in range(rows + columns - 1):
-            h, c = lstm_update(skewed[:, :, j] + minigrad.cat([_shifted_down(h), h], axis=-1) @ weight_ss.T, c)
+            h, c = lstm_update(skewed[:, :, j] + F.grid_taps(h, [(0, -1), (0, 0)]) @ weight_ss.T, c)
             states.append(h)
         row_index = np.arange(rows)[:, None]
         return minigrad.stack(states, axis=2)[:, row_index, row_index + np.arange(columns)]  # unskew
@@ -202,7 +271,64 @@ class DiagonalBiLSTM(Module):
         return f"{self.input_size}, {self.hidden_size}, mask={self.mask!r}"
 
 
-class PixelRNN(Module):
+class _PixelModel(Module):
+    """What every autoregressive image model shares: input checks, :math:`\\log p(x)` and sampling.
+
+    A subclass sets ``height``, ``width`` and ``levels`` and defines ``forward(images)``, integer
+    images :math:`(N, R, C)` to logits :math:`(N, R, C, K)` whose entry at pixel :math:`i` depends
+    only on the pixels before :math:`i` in raster order.
+    """
+
+    height: int
+    width: int
+    levels: int
+
+    def _check(self, images) -> np.ndarray:
+        images = np.asarray(images)
+        if images.ndim != 3 or images.dtype.kind not in "iu":
+            raise ValueError(f"{type(self).__name__}: expected integer images (N, R, C), got {images.dtype} {images.shape}")
+        F.check_range(images, self.levels, f"{type(self).__name__}: pixel values")
+        return images
+
+    def log_prob(self, images) -> Tensor:
+        """:math:`\\log p(x)` in nats for every image, :math:`(N,)` (divide by :math:`RC \\ln 2` for bits per pixel)."""
+        images = self._check(images)
+        logits = self(images).reshape(-1, self.levels)
+        nats = F.cross_entropy(logits, images.reshape(-1), reduction="none")
+        return -nats.reshape(images.shape[0], -1).sum(axis=1)
+
+    def sample(self, n: int, rng: np.random.Generator, top=None) -> np.ndarray:
+        """Draw ``n`` images pixel by pixel in raster order, :math:`x_i \\sim p(x_i \\mid x_{<i})`.
+
+        Args:
+            n: number of images.
+            rng: the random generator.
+            top: optional integer rows :math:`(n, R_0, C)` to keep as the top of every image: only
+                the rows below them are drawn, from :math:`p(x_i \\mid x_{<i})` given those rows
+                (completion of partial images).
+
+        Returns:
+            Integer images :math:`(n, R, C)`.
+        """
+        images = np.zeros((n, self.height, self.width), dtype=np.int64)
+        given = 0
+        if top is not None:
+            top = self._check(top)
+            if top.shape[0] != n or top.shape[1] > self.height or top.shape[2] != self.width:
+                raise ValueError(f"{type(self).__name__}.sample: top must have shape ({n}, rows <= {self.height}, "
+                                 f"{self.width}), got {top.shape}")
+            given = top.shape[1]
+            images[:, :given] = top
+        with no_grad():
+            for r in range(given, self.height):
+                for j in range(self.width):
+                    # Rows below r cannot influence row r, so the model only needs rows 0..r.
+                    probs = F.softmax(self(images[:, : r + 1])[:, r, j], axis=-1).data
+                    images[:, r, j] = categorical_sample(probs, rng)
+        return images
+
+
+class PixelRNN(_PixelModel):
     """An autoregressive image model: embedding, stacked recurrent layers and a K-way softmax per pixel (chapter 12).
 
     .. math:: \\log p(x) = \\sum_{i=1}^{n} \\log \\text{softmax}(V h_i + c)_{x_i}
@@ -247,13 +373,6 @@ class PixelRNN(Module):
         self.layers = ModuleList(layers)
         self.output = Linear(hidden_size, levels, rng=rng, dtype=dtype)
 
-    def _check(self, images) -> np.ndarray:
-        images = np.asarray(images)
-        if images.ndim != 3 or images.dtype.kind not in "iu":
-            raise ValueError(f"PixelRNN: expected integer images (N, R, C), got {images.dtype} {images.shape}")
-        F.check_range(images, self.levels, "PixelRNN: pixel values")
-        return images
-
     def forward(self, images) -> Tensor:
         """Return the logits of :math:`p(x_i \\mid x_{<i})` for every pixel, :math:`(N, R, C, K)`."""
         h = self.embedding(self._check(images))
@@ -261,42 +380,61 @@ class PixelRNN(Module):
             h = layer(h)
         return self.output(h)
 
-    def log_prob(self, images) -> Tensor:
-        """:math:`\\log p(x)` in nats for every image, :math:`(N,)` (divide by :math:`RC \\ln 2` for bits per pixel)."""
-        images = self._check(images)
-        logits = self(images).reshape(-1, self.levels)
-        nats = F.cross_entropy(logits, images.reshape(-1), reduction="none")
-        return -nats.reshape(images.shape[0], -1).sum(axis=1)
-
-    def sample(self, n: int, rng: np.random.Generator, top=None) -> np.ndarray:
-        """Draw ``n`` images pixel by pixel in raster order, :math:`x_i \\sim p(x_i \\mid x_{<i})`.
-
-        Args:
-            n: number of images.
-            rng: the random generator.
-            top: optional integer rows :math:`(n, R_0, C)` to keep as the top of every image: only
-                the rows below them are drawn, from :math:`p(x_i \\mid x_{<i})` given those rows
-                (completion of partial images).
-
-        Returns:
-            Integer images :math:`(n, R, C)`.
-        """
-        images = np.zeros((n, self.height, self.width), dtype=np.int64)
-        given = 0
-        if top is not None:
-            top = self._check(top)
-            if top.shape[0] != n or top.shape[1] > self.height or top.shape[2] != self.width:
-                raise ValueError(f"PixelRNN.sample: top must have shape ({n}, rows <= {self.height}, {self.width}), "
-                                 f"got {top.shape}")
-            given = top.shape[1]
-            images[:, :given] = top
-        with no_grad():
-            for r in range(given, self.height):
-                for j in range(self.width):
-                    # Rows below r cannot influence row r, so the model only needs rows 0..r.
-                    probs = F.softmax(self(images[:, : r + 1])[:, r, j], axis=-1).data
-                    images[:, r, j] = categorical_sample(probs, rng)
-        return images
-
     def extra_repr(self) -> str:
         return f"height={self.height}, width={self.width}, levels={self.levels}, layer={self.layer!r}"
+
+
+class PixelCNN(_PixelModel):
+    """An autoregressive image model without recurrence: stacked masked convolutions (van den Oord et al. 2016; chapter 12).
+
+    .. math::
+        h^{(1)} &= \\operatorname{relu}\\big(K^{(1)}_{\\mathrm{A}} \\circledast E[x]\\big), \\qquad
+        h^{(l)} = h^{(l-1)} + \\operatorname{relu}\\big(K^{(l)}_{\\mathrm{B}} \\circledast h^{(l-1)}\\big)
+        \\quad (l = 2, \\dots, L), \\\\
+        \\log p(x) &= \\sum_{i=1}^{n} \\log \\text{softmax}\\big(V h^{(L)}_i + c\\big)_{x_i}
+
+    with :math:`\\circledast` the masked convolution of :class:`MaskedConv2d` (mask A in the first
+    layer, mask B with a residual connection in the others). No state is carried from pixel to
+    pixel, so all pixels of a training image are computed at once, in :math:`L` layers rather than
+    a loop over rows or diagonals. The price is a bounded context: each layer reaches :math:`k/2`
+    rows further up and, in the rows above, only as far right as the stack of kernels reaches, so
+    pixels up and to the right are out of sight (the blind spot).
+
+    Args:
+        height: image rows :math:`R` (used by :meth:`sample`).
+        width: image columns :math:`C`.
+        levels: intensity levels :math:`K`; pixels are integers in :math:`[0, K)`.
+        hidden_size: feature size of every convolutional layer.
+        embedding_dim: size of the vector that stands for each intensity.
+        num_layers: :math:`L`, masked convolutions.
+        kernel_size: odd width :math:`k` of every kernel.
+        rng: generator for the initial weights.
+        dtype: ``np.float64`` (default) or ``np.float32``.
+
+    Shape:
+        ``forward(images)``: integer images :math:`(N, R, C)` to logits :math:`(N, R, C, K)`.
+    """
+
+    def __init__(self, height: int, width: int, levels: int, hidden_size: int, embedding_dim: int = 8,
+                 num_layers: int = 5, kernel_size: int = 3, rng: np.random.Generator | None = None,
+                 dtype=np.float64) -> None:
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"PixelCNN: num_layers must be at least 1, got {num_layers}")
+        rng = np.random.default_rng() if rng is None else rng
+        self.height, self.width, self.levels = height, width, levels
+        self.embedding = Embedding(levels, embedding_dim, rng=rng, dtype=dtype)
+        self.layers = ModuleList([MaskedConv2d(embedding_dim if depth == 0 else hidden_size, hidden_size, kernel_size,
+                                               mask="A" if depth == 0 else "B", rng=rng, dtype=dtype)
+                                  for depth in range(num_layers)])
+        self.output = Linear(hidden_size, levels, rng=rng, dtype=dtype)
+
+    def forward(self, images) -> Tensor:
+        """Return the logits of :math:`p(x_i \\mid x_{<i})` for every pixel, :math:`(N, R, C, K)`."""
+        h = self.layers[0](self.embedding(self._check(images))).relu()
+        for layer in self.layers[1:]:
+            h = h + layer(h).relu()
+        return self.output(h)
+
+    def extra_repr(self) -> str:
+        return f"height={self.height}, width={self.width}, levels={self.levels}"
