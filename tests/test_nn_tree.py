@@ -76,18 +76,18 @@ def test_tree_rnn_gradcheck_and_binary_requirement():
 
 def _child_sum_by_hand(model, tree):
     H = model.hidden_size
-    E, W, b = model.embedding.weight.data, model.W.data, model.b.data
-    U_iou, U_f = model.U_iou.data, model.U_f.data
+    E, U, b = model.embedding.weight.data, model.U.data, model.b.data
+    W_iou, W_f = model.W_iou.data, model.W_f.data
     hs = []
 
     def visit(node):
         kids = [visit(child) for child in node.children]
         x = E[node.token] if node.token is not None else np.zeros(E.shape[1])
-        wx = W @ x + b
+        ux = U @ x + b
         h_sum = sum((h for h, _ in kids), np.zeros(H))
-        iou = wx[:3 * H] + U_iou @ h_sum
+        iou = ux[:3 * H] + W_iou @ h_sum
         i, o, u = sig(iou[:H]), sig(iou[H:2 * H]), np.tanh(iou[2 * H:])
-        c = i * u + sum((sig(wx[3 * H:] + U_f @ h_k) * c_k for h_k, c_k in kids), np.zeros(H))
+        c = i * u + sum((sig(ux[3 * H:] + W_f @ h_k) * c_k for h_k, c_k in kids), np.zeros(H))
         h = o * np.tanh(c)
         hs.append(h)
         return h, c
@@ -98,14 +98,14 @@ def _child_sum_by_hand(model, tree):
 
 def _n_ary_by_hand(model, tree):
     H, N = model.hidden_size, model.n_ary
-    E, W, b, U = model.embedding.weight.data, model.W.data, model.b.data, model.U.data
+    E, U, b, W = model.embedding.weight.data, model.U.data, model.b.data, model.W.data
     hs = []
 
     def visit(node):
         kids = [visit(child) for child in node.children] or [(np.zeros(H), np.zeros(H))] * N
         x = E[node.token] if node.token is not None else np.zeros(E.shape[1])
-        wx = W @ x + b  # rows i, o, u, f; the forget row is shared by the N children
-        pre = np.concatenate([wx[:3 * H], np.tile(wx[3 * H:], N)]) + U @ np.concatenate([h for h, _ in kids])
+        ux = U @ x + b  # rows i, o, u, f; the forget row is shared by the N children
+        pre = np.concatenate([ux[:3 * H], np.tile(ux[3 * H:], N)]) + W @ np.concatenate([h for h, _ in kids])
         i, o, u = sig(pre[:H]), sig(pre[H:2 * H]), np.tanh(pre[2 * H:3 * H])
         c = i * u + sum(sig(pre[(3 + k) * H:(4 + k) * H]) * kids[k][1] for k in range(N))
         h = o * np.tanh(c)

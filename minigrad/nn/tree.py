@@ -210,19 +210,22 @@ class TreeLSTM(Module):
     :math:`\\tilde{h}_j = \\sum_k h_k`:
 
     .. math::
-        i_j &= \\sigma(W^{(i)} x_j + U^{(i)} \\tilde{h}_j + b^{(i)}), \\quad
-        o_j = \\sigma(W^{(o)} x_j + U^{(o)} \\tilde{h}_j + b^{(o)}), \\quad
-        u_j = \\tanh(W^{(u)} x_j + U^{(u)} \\tilde{h}_j + b^{(u)}) \\\\
-        f_{jk} &= \\sigma(W^{(f)} x_j + U^{(f)} h_k + b^{(f)}) \\\\
+        i_j &= \\sigma(U^{(i)} x_j + W^{(i)} \\tilde{h}_j + b^{(i)}), \\quad
+        o_j = \\sigma(U^{(o)} x_j + W^{(o)} \\tilde{h}_j + b^{(o)}), \\quad
+        u_j = \\tanh(U^{(u)} x_j + W^{(u)} \\tilde{h}_j + b^{(u)}) \\\\
+        f_{jk} &= \\sigma(U^{(f)} x_j + W^{(f)} h_k + b^{(f)}) \\\\
         c_j &= i_j \\odot u_j + \\sum_k f_{jk} \\odot c_k, \\qquad h_j = o_j \\odot \\tanh(c_j)
 
     The **N-ary** variant (``n_ary=N``: every inner node has exactly :math:`N` ordered children,
     leaves none) gives each child position its own matrices,
-    :math:`i_j = \\sigma(W^{(i)} x_j + \\sum_{l=1}^N U^{(i)}_l h_{jl} + b^{(i)})` (likewise
-    :math:`o, u`) and :math:`f_{jk} = \\sigma(W^{(f)} x_j + \\sum_l U^{(f)}_{kl} h_{jl} + b^{(f)})`.
+    :math:`i_j = \\sigma(U^{(i)} x_j + \\sum_{l=1}^N W^{(i)}_l h_{jl} + b^{(i)})` (likewise
+    :math:`o, u`) and :math:`f_{jk} = \\sigma(U^{(f)} x_j + \\sum_l W^{(f)}_{kl} h_{jl} + b^{(f)})`.
 
-    Parameters: ``embedding``; ``W`` :math:`(4H, D)` and ``b`` :math:`(4H,)`, rows in the order
-    i, o, u, f; child-sum: ``U_iou`` :math:`(3H, H)` and ``U_f`` :math:`(H, H)`; N-ary: ``U``
+    The letters follow the book (chapter 3): :math:`U` multiplies inputs, :math:`W` hidden states;
+    Tai et al. write them the other way round.
+
+    Parameters: ``embedding``; ``U`` :math:`(4H, D)` and ``b`` :math:`(4H,)`, rows in the order
+    i, o, u, f; child-sum: ``W_iou`` :math:`(3H, H)` and ``W_f`` :math:`(H, H)`; N-ary: ``W``
     :math:`((3 + N) H, N H)`, rows i, o, u, f_1..f_N, columns child 1..N.
 
     Args:
@@ -248,36 +251,36 @@ class TreeLSTM(Module):
         self.vocab_size, self.input_size, self.hidden_size, self.n_ary = vocab_size, input_size, hidden_size, n_ary
         H = hidden_size
         self.embedding = Embedding(vocab_size, input_size, rng=rng, dtype=dtype)
-        self.W = init.uniform_parameter((4 * H, input_size), input_size, rng, dtype)
+        self.U = init.uniform_parameter((4 * H, input_size), input_size, rng, dtype)
         self.b = init.uniform_parameter((4 * H,), input_size, rng, dtype)
         if n_ary is None:
-            self.U_iou = init.uniform_parameter((3 * H, H), H, rng, dtype)
-            self.U_f = init.uniform_parameter((H, H), H, rng, dtype)
+            self.W_iou = init.uniform_parameter((3 * H, H), H, rng, dtype)
+            self.W_f = init.uniform_parameter((H, H), H, rng, dtype)
         else:
-            self.U = init.uniform_parameter(((3 + n_ary) * H, n_ary * H), n_ary * H, rng, dtype)
+            self.W = init.uniform_parameter(((3 + n_ary) * H, n_ary * H), n_ary * H, rng, dtype)
 
     def _inputs(self, tokens: np.ndarray) -> Tensor:
-        """:math:`W x_j + b` for nodes with ``tokens`` (:math:`x_j = 0` where the token is -1)."""
+        """:math:`U x_j + b` for nodes with ``tokens`` (:math:`x_j = 0` where the token is -1)."""
         has_token = tokens >= 0
-        x = self.embedding(np.where(has_token, tokens, 0)) * has_token[:, None].astype(self.W.dtype)
-        return x @ self.W.T + self.b
+        x = self.embedding(np.where(has_token, tokens, 0)) * has_token[:, None].astype(self.U.dtype)
+        return x @ self.U.T + self.b
 
     def _child_sum(self, x_iou: Tensor, x_f: Tensor, nodes, plan, h_done, c_done):
-        """Child-sum terms for one level: :math:`U^{(iou)}\\tilde h_j` and :math:`\\sum_k f_{jk} \\odot c_k`."""
+        """Child-sum terms for one level: :math:`W^{(iou)}\\tilde h_j` and :math:`\\sum_k f_{jk} \\odot c_k`."""
         parents, rows = plan.edges(nodes)
-        summing = np.zeros((len(nodes), len(rows)), dtype=self.W.dtype)
+        summing = np.zeros((len(nodes), len(rows)), dtype=self.U.dtype)
         summing[parents, np.arange(len(rows))] = 1.0  # (parent j, edge) incidence: sums over k in C(j)
         h_kids, c_kids = h_done[rows], c_done[rows]
-        f = (x_f[parents] + h_kids @ self.U_f.T).sigmoid()
-        return x_iou + (summing @ h_kids) @ self.U_iou.T, summing @ (f * c_kids)
+        f = (x_f[parents] + h_kids @ self.W_f.T).sigmoid()
+        return x_iou + (summing @ h_kids) @ self.W_iou.T, summing @ (f * c_kids)
 
     def _n_ary(self, x_iou: Tensor, x_f: Tensor, nodes, plan, h_done, c_done):
-        """N-ary terms for one level: :math:`\\sum_l U_l h_{jl}` and :math:`\\sum_l f_{jl} \\odot c_{jl}`."""
+        """N-ary terms for one level: :math:`\\sum_l W_l h_{jl}` and :math:`\\sum_l f_{jl} \\odot c_{jl}`."""
         H, N = self.hidden_size, self.n_ary
         if any(len(plan.children[n]) != N for n in nodes):
             raise ValueError(f"TreeLSTM(n_ary={N}): every inner node needs exactly {N} children")
         kid_rows = [plan.child_rows(nodes, position) for position in range(N)]
-        hidden = (minigrad.cat([h_done[rows] for rows in kid_rows], axis=1) @ self.U.T).split(
+        hidden = (minigrad.cat([h_done[rows] for rows in kid_rows], axis=1) @ self.W.T).split(
             [3 * H] + [H] * N, axis=1)
         forget = sum((x_f + u_f).sigmoid() * c_done[rows] for u_f, rows in zip(hidden[1:], kid_rows))
         return x_iou + hidden[0], forget
