@@ -1,11 +1,12 @@
-"""Reduced-gate cells (minigrad.nn.reduced): gradients and the docstring equations."""
+"""Reduced-gate cells and their fused layers (minigrad.nn.reduced): gradients, the docstring equations, fused = unrolled."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import minigrad
-from minigrad.nn.reduced import CIFGCell, MGUCell
+from minigrad.nn.reduced import CIFG, MGU, CIFGCell, MGUCell
 
 
 def _sig(a):
@@ -41,3 +42,31 @@ def test_reduced_cells_follow_their_equations():
     np.testing.assert_allclose(c1_m.data, c1, rtol=1e-12)
     np.testing.assert_allclose(h1.data, o * np.tanh(c1), rtol=1e-12)
     assert p["weight_ih"].shape == (6, 3)
+
+
+@pytest.mark.parametrize("layer_class, cell_class", [(MGU, MGUCell), (CIFG, CIFGCell)])
+def test_fused_layer_equals_its_cell_unrolled(layer_class, cell_class):
+    rng = np.random.default_rng(2)
+    layer = layer_class(3, 4, rng=rng)
+    cell = cell_class(3, 4, rng=rng)
+    cell.load_state_dict({name[:-3]: value for name, value in layer.state_dict().items()})  # drop "_l0"
+    xs = rng.standard_normal((6, 2, 3))
+    output, _ = layer(minigrad.Tensor(xs))
+    (output * minigrad.Tensor(xs[..., :1])).sum().backward()
+    state, outputs = None, []
+    for x_t in xs:
+        state = cell(minigrad.Tensor(x_t), state)
+        outputs.append(state[0] if isinstance(state, tuple) else state)
+    unrolled = minigrad.stack(outputs)
+    (unrolled * minigrad.Tensor(xs[..., :1])).sum().backward()
+    np.testing.assert_allclose(output.data, unrolled.data, rtol=1e-12, atol=1e-15)
+    for name, param in layer.named_parameters():
+        np.testing.assert_allclose(param.grad, getattr(cell, name[:-3]).grad, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("layer_class", [MGU, CIFG])
+def test_fused_layer_gradcheck_with_two_layers_both_directions_and_lengths(layer_class):
+    rng = np.random.default_rng(3)
+    layer = layer_class(2, 3, num_layers=2, bidirectional=True, rng=rng)
+    x = minigrad.Tensor(rng.standard_normal((4, 3, 2)), requires_grad=True)
+    assert minigrad.gradcheck(lambda x, *p: layer(x, lengths=[4, 2, 1])[0], x, *layer.parameters())

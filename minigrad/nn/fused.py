@@ -12,8 +12,9 @@ chapter 13:
   weights stacked (LSTM: i, f, g, o; GRU: r, z, n), and :math:`\\nabla W_{hh}` is one matrix
   product over all steps at the end.
 
-The step equations are those of :class:`~minigrad.nn.RNNCell`, :class:`~minigrad.nn.GRUCell`
-and :class:`~minigrad.nn.LSTMCell`; the tests check that a layer equals its cell unrolled.
+The step equations are those of :class:`~minigrad.nn.RNNCell`, :class:`~minigrad.nn.GRUCell`,
+:class:`~minigrad.nn.LSTMCell` and the reduced-gate cells of :mod:`minigrad.nn.reduced`; the tests
+check that a layer equals its cell unrolled.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 
 from minigrad.autograd import Function
 
-__all__ = ["Recurrence", "RNNKernel", "GRUKernel", "LSTMKernel"]
+__all__ = ["Recurrence", "RNNKernel", "GRUKernel", "LSTMKernel", "MGUKernel", "CIFGKernel"]
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -144,6 +145,85 @@ class LSTMKernel:
         return (d_x @ w_hh, dc * f)
 
 
+class MGUKernel:
+    """One step of the minimal gated unit (chapter 13), gate order f, n, as :class:`~minigrad.nn.reduced.MGUCell`.
+
+    .. math::
+        f = \\sigma(x_f + W_{hf}h + b_{hf}),\\
+        n = \\tanh(x_n + f \\odot (W_{hn}h + b_{hn})),\\ h' = (1-f)\\odot h + f \\odot n
+
+    where :math:`x_\\ast = W_{i\\ast}x + b_{i\\ast}` is precomputed. Backward, with
+    :math:`\\bar n = \\bar h' f (1 - n^2)`:
+    :math:`\\bar a_f = (\\bar h' (n - h) + \\bar n \\odot (W_{hn}h + b_{hn}))\\, f (1 - f)` and
+    :math:`\\bar h = \\bar h' (1 - f) + W_{hh}^\\top [\\bar a_f; \\bar n \\odot f]`.
+    """
+
+    n_state = 1
+    additive = False  # f scales the hidden side of n, as the GRU's reset gate does
+
+    def step(self, xp, state, w_hh, b_hh):
+        (h,) = state
+        size = h.shape[-1]
+        gh = h @ w_hh.T
+        if b_hh is not None:
+            gh += b_hh
+        f = _sigmoid(xp[:, :size] + gh[:, :size])
+        ghn = gh[:, size:]
+        n = np.tanh(xp[:, size:] + f * ghn)
+        return (h + f * (n - h),), (f, n, ghn, h)
+
+    def step_backward(self, cache, d_state, w_hh, d_x, d_h):
+        f, n, ghn, h = cache
+        (dh,) = d_state
+        size = h.shape[-1]
+        dn = dh * f * (1 - n * n)
+        d_x[:, :size] = d_h[:, :size] = (dh * (n - h) + dn * ghn) * f * (1 - f)
+        d_x[:, size:] = dn
+        np.multiply(dn, f, out=d_h[:, size:])
+        return (dh * (1 - f) + d_h @ w_hh,)
+
+
+class CIFGKernel:
+    """One step of the LSTM with coupled input and forget gates (chapter 13), gate order f, g, o.
+
+    .. math::
+        [f; g; o] = [\\sigma; \\tanh; \\sigma](x_{fgo} + W_{hh}h),\\quad
+        c' = f \\odot c + (1 - f) \\odot g,\\quad h' = o \\odot \\tanh(c')
+
+    as :class:`~minigrad.nn.reduced.CIFGCell`, with :math:`x_{fgo} = W_{ih}x + b_{ih} + b_{hh}`
+    precomputed. Backward, with :math:`\\bar c' \\mathrel{+}= \\bar h' o (1 - \\tanh^2 c')`:
+    :math:`\\bar a_f = \\bar c' (c - g) f (1 - f)`, :math:`\\bar a_g = \\bar c' (1 - f)(1 - g^2)`,
+    :math:`\\bar a_o = \\bar h' \\tanh(c')\\, o (1 - o)` and :math:`\\bar c = \\bar c' f`.
+    """
+
+    n_state = 2
+    additive = True
+
+    def step(self, xp, state, w_hh, b_hh):
+        h, c = state
+        size = h.shape[-1]
+        a = h @ w_hh.T
+        a += xp
+        acts = _sigmoid(a)
+        g = acts[:, size:2 * size]
+        np.tanh(a[:, size:2 * size], out=g)
+        f, o = acts[:, :size], acts[:, 2 * size:]
+        c_new = g + f * (c - g)
+        tanh_c = np.tanh(c_new)
+        return (o * tanh_c, c_new), (acts, c, tanh_c)
+
+    def step_backward(self, cache, d_state, w_hh, d_x, d_h):
+        acts, c, tanh_c = cache
+        dh, dc = d_state
+        size = c.shape[-1]
+        f, g, o = (acts[:, k * size:(k + 1) * size] for k in range(3))
+        dc = dc + dh * o * (1 - tanh_c * tanh_c)
+        np.multiply(dc * (c - g), f * (1 - f), out=d_x[:, :size])
+        np.multiply(dc * (1 - f), 1 - g * g, out=d_x[:, size:2 * size])
+        np.multiply(dh * tanh_c, o * (1 - o), out=d_x[:, 2 * size:])
+        return (d_x @ w_hh, dc * f)
+
+
 class Recurrence(Function):
     """Run one direction of a recurrent layer over a whole sequence, as one graph node (chapter 13).
 
@@ -151,8 +231,8 @@ class Recurrence(Function):
     :math:`(G H, H)`, the initial state (``h0``, and ``c0`` for the LSTM), each :math:`(B, H)`,
     and optionally ``b_ih`` and ``b_hh``, each :math:`(G H,)`; :math:`G` is the number of gates.
 
-    Keyword arguments: ``kernel`` (an :class:`RNNKernel`, :class:`GRUKernel` or
-    :class:`LSTMKernel`), ``reverse`` (run from :math:`t = T` down to 1) and ``mask``, a boolean
+    Keyword arguments: ``kernel`` (an :class:`RNNKernel`, :class:`GRUKernel`,
+    :class:`LSTMKernel`, :class:`MGUKernel` or :class:`CIFGKernel`), ``reverse`` (run from :math:`t = T` down to 1) and ``mask``, a boolean
     array :math:`(T, B, 1)`, true at real (non-padding) steps. At a padding step the state is
     carried over unchanged and the output is 0, so padding changes neither the outputs at real
     steps nor the final state; in reverse, each sequence starts at its own last real step.

@@ -361,7 +361,7 @@ _LAYER_ARGS = """
 
 
 def _document_layer(cls: type) -> type:
-    """Put the arguments shared by ``RNN``, ``GRU`` and ``LSTM`` into ``cls``'s docstring."""
+    """Put the arguments every recurrent layer shares into ``cls``'s docstring."""
     cls.__doc__ = cls.__doc__.replace("    {layer_args}\n", _LAYER_ARGS)
     return cls
 

@@ -1,17 +1,20 @@
-"""Reduced-gate cells: the minimal gated unit and the coupled input-forget LSTM (chapter 13).
+"""Reduced-gate cells and layers: the minimal gated unit and the coupled input-forget LSTM (chapter 13).
 
-Both remove a gate from a cell of chapters 9 and 10 and keep its additive memory path. They are
-cells in the style of :mod:`minigrad.nn.recurrent` (``weight_ih``, ``weight_hh``, ``bias_ih``,
+Both remove a gate from a cell of chapters 9 and 10 and keep its additive memory path. The cells
+are in the style of :mod:`minigrad.nn.recurrent` (``weight_ih``, ``weight_hh``, ``bias_ih``,
 ``bias_hh`` with the gate blocks stacked, :math:`\\mathcal{U}(-1/\\sqrt{H}, 1/\\sqrt{H})` start),
-built from tensor operations and run step by step.
+built from tensor operations and run step by step; the layers :class:`MGU` and :class:`CIFG` run
+the same steps over whole sequences as one fused operation (:mod:`minigrad.nn.fused`), like
+``nn.GRU`` and ``nn.LSTM``.
 """
 
 from __future__ import annotations
 
-from minigrad.nn.recurrent import _Cell
+from minigrad.nn.fused import CIFGKernel, MGUKernel
+from minigrad.nn.recurrent import _Cell, _document_layer, _RecurrentLayer
 from minigrad.tensor import Tensor
 
-__all__ = ["MGUCell", "CIFGCell"]
+__all__ = ["MGUCell", "CIFGCell", "MGU", "CIFG"]
 
 
 class MGUCell(_Cell):
@@ -83,3 +86,50 @@ class CIFGCell(_Cell):
         f, g = f.sigmoid(), g.tanh()
         c_new = g + f * (c - g)
         return o.sigmoid() * c_new.tanh(), c_new
+
+
+@_document_layer
+class MGU(_RecurrentLayer):
+    """A multi-layer minimal gated unit over whole sequences (chapter 13): :class:`MGUCell`'s step, fused.
+
+    Every layer direction applies :math:`h^{(t)} = (1 - f_t) \\odot h^{(t-1)} + f_t \\odot n_t`
+    (gate order f, n), as one graph node with a hand-written backward pass.
+    {layer_args}
+    Shape:
+        ``forward(input, hx=None, lengths=None)``: as :class:`~minigrad.nn.GRU`; returns
+        ``(output, h_n)``.
+    """
+
+    gates = 2
+
+    def _kernel(self) -> MGUKernel:
+        return MGUKernel()
+
+    def forward(self, input: Tensor, hx: Tensor | None = None, lengths=None) -> tuple[Tensor, Tensor]:
+        """Run the sequence; return ``(output, h_n)``."""
+        output, (h_n,) = self._forward(input, hx, lengths)
+        return output, h_n
+
+
+@_document_layer
+class CIFG(_RecurrentLayer):
+    """A multi-layer coupled input-forget LSTM over whole sequences (chapter 13): :class:`CIFGCell`'s step, fused.
+
+    Every layer direction applies :math:`c^{(t)} = f_t \\odot c^{(t-1)} + (1 - f_t) \\odot g_t`,
+    :math:`h^{(t)} = o_t \\odot \\tanh(c^{(t)})` (gate order f, g, o), as one graph node.
+    {layer_args}
+    Shape:
+        ``forward(input, hx=None, lengths=None)``: ``hx = (h_0, c_0)`` as for
+        :class:`~minigrad.nn.LSTM`; returns ``(output, (h_n, c_n))``.
+    """
+
+    gates = 3
+
+    def _kernel(self) -> CIFGKernel:
+        return CIFGKernel()
+
+    def forward(self, input: Tensor, hx: tuple[Tensor, Tensor] | None = None,
+                lengths=None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """Run the sequence; return ``(output, (h_n, c_n))``."""
+        output, (h_n, c_n) = self._forward(input, hx, lengths)
+        return output, (h_n, c_n)
