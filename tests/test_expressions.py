@@ -80,3 +80,20 @@ def test_train_lowers_the_validation_loss_and_keeps_the_best_parameters(data):
         after = expressions.batch_loss(model, validation, everything).item()
     assert len(history.evaluations) == 6 and history.best_value < before
     assert after == pytest.approx(history.best_value, rel=1e-12)
+
+
+def test_draw_build_and_the_two_diagnostics():
+    train, validation, tests = expressions.draw(np.random.default_rng(11), {"train": 30, "validation": 5, "test": 4},
+                                                [1, 2], [1, 3])
+    assert (len(train.trees), len(validation.trees)) == (30, 5) and sorted(tests) == [1, 3]
+    assert set(tests[3].depths) == {3}
+    overlap = expressions.overlap(train, {1: train, 3: tests[3]})
+    assert overlap[1] == 1.0 and 0.0 <= overlap[3] <= 1.0
+    for name in expressions.MODELS:
+        model = expressions.build(name, np.random.default_rng(12), hidden=4)
+        assert expressions.predict(model, tests[3]).shape == (4,)
+    tree_model = expressions.build("TreeRNN", np.random.default_rng(13), hidden=4)
+    by_height = expressions.node_accuracy_by_height(tree_model, tests[3])
+    assert min(by_height) == 0 and max(by_height) >= 6 and all(0 <= a <= 1 for a in by_height.values())
+    with pytest.raises(ValueError, match="unknown model 'GRU'"):
+        expressions.build("GRU", np.random.default_rng(0))
