@@ -136,8 +136,10 @@ def draw_graph(
         layer_gap = BOX_HEIGHT + OP_HEIGHT + ARROW_ROOM
         node_gap = BOX_WIDTH + NODE_ROOM
     centre: dict[int, tuple[float, float]] = {}
+    layer_of: dict[int, int] = {}
     for i, nodes in enumerate(layers):
         for j, node in enumerate(nodes):
+            layer_of[id(node)] = i
             along, offset = i * layer_gap, ((len(nodes) - 1) / 2 - j) * node_gap
             centre[id(node)] = (along, offset) if across else (-offset, -along)
 
@@ -181,7 +183,8 @@ def draw_graph(
             start = (cx + BOX_WIDTH / 2, cy) if across else (cx, cy - BOX_HEIGHT / 2)
             ax.add_patch(FancyArrowPatch(
                 start, arrow_end, arrowstyle="-|>", mutation_scale=9, shrinkA=0, shrinkB=1,
-                color="#5a6b7d", linewidth=0.8, zorder=1, gid="edge",
+                connectionstyle=f"arc3,rad={_bend(start, arrow_end, layer_of[id(node)] - layer_of[id(child)], across)}",
+                color="#5a6b7d", linewidth=0.8, zorder=1, gid="edge", clip_on=False,
             ))
 
     ax.set_xlim(*x_lim)
@@ -189,6 +192,20 @@ def draw_graph(
     ax.set_axis_off()
     ax.set_title(title if title is not None else f"Computation graph of {root.label or 'the output'}")
     return ax
+
+
+def _bend(start: tuple[float, float], end: tuple[float, float], span: int, across: bool) -> float:
+    """The curvature (matplotlib's arc3 ``rad``) of an edge that spans ``span`` layers.
+
+    An edge to the next layer is straight. One that skips layers would run through the boxes in
+    between, so it arcs around them: a quadratic curve with ``rad`` r bulges r d / 2 from the
+    straight line of length d, and the bulge must clear half a box and a little room.
+    """
+    if span <= 1:
+        return 0.0
+    length = float(np.hypot(end[0] - start[0], end[1] - start[1]))
+    clearance = (BOX_HEIGHT if across else BOX_WIDTH) / 2 + NODE_ROOM / 2
+    return round(2 * clearance / length, 3)
 
 
 def _distinct_inputs(node: Value) -> list[Value]:

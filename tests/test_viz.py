@@ -202,3 +202,13 @@ def test_compare_spreads_labels_every_model():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a long name"]
     with pytest.raises(ValueError, match="at least one"):
         compare_spreads(ax, {})
+
+
+@pytest.mark.parametrize("direction", ["LR", "TB"])
+def test_an_edge_that_skips_a_layer_arcs_around_the_boxes_between(direction):
+    """L = a + tanh(a): the edge a -> + skips the tanh layer, so it bends; the others are straight."""
+    a = Value(1.0, label="a")
+    loss = a + a.tanh()
+    ax = draw_graph(loss, direction=direction)
+    bends = sorted(float(p.get_connectionstyle().rad) for p in patches_with(ax, "edge", FancyArrowPatch))
+    assert bends[:-1] == [0.0, 0.0] and bends[-1] > 0
