@@ -34,6 +34,20 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _gate_activations(xp, h, w_hh, candidate: int) -> np.ndarray:
+    """All gates of a step from one matrix product: :math:`\\sigma(a)` per block, :math:`\\tanh(a)` for block ``candidate``.
+
+    :math:`a = x_p + W_{hh} h`, with the gate blocks of size :math:`H` side by side (chapter 13).
+    """
+    size = h.shape[-1]
+    a = h @ w_hh.T
+    a += xp
+    acts = _sigmoid(a)
+    block = slice(candidate * size, (candidate + 1) * size)
+    np.tanh(a[:, block], out=acts[:, block])
+    return acts
+
+
 class RNNKernel:
     """One step of the Elman cell, :math:`h' = \\phi(a)`, :math:`a = W_{ih}x + b_{ih} + W_{hh}h + b_{hh}` (chapter 3).
 
@@ -121,12 +135,8 @@ class LSTMKernel:
     def step(self, xp, state, w_hh, b_hh):
         h, c = state
         size = h.shape[-1]
-        a = h @ w_hh.T
-        a += xp
-        acts = _sigmoid(a)
-        g = acts[:, 2 * size:3 * size]
-        np.tanh(a[:, 2 * size:3 * size], out=g)
-        i, f, o = acts[:, :size], acts[:, size:2 * size], acts[:, 3 * size:]
+        acts = _gate_activations(xp, h, w_hh, candidate=2)
+        i, f, g, o = (acts[:, k * size:(k + 1) * size] for k in range(4))
         c_new = f * c
         c_new += i * g
         tanh_c = np.tanh(c_new)
@@ -202,12 +212,8 @@ class CIFGKernel:
     def step(self, xp, state, w_hh, b_hh):
         h, c = state
         size = h.shape[-1]
-        a = h @ w_hh.T
-        a += xp
-        acts = _sigmoid(a)
-        g = acts[:, size:2 * size]
-        np.tanh(a[:, size:2 * size], out=g)
-        f, o = acts[:, :size], acts[:, 2 * size:]
+        acts = _gate_activations(xp, h, w_hh, candidate=1)
+        f, g, o = (acts[:, k * size:(k + 1) * size] for k in range(3))
         c_new = g + f * (c - g)
         tanh_c = np.tanh(c_new)
         return (o * tanh_c, c_new), (acts, c, tanh_c)
