@@ -153,7 +153,7 @@ def length_batches(data: Expressions, batch_size: int) -> list[np.ndarray]:
 
 
 def train(model: Module, data: Expressions, validation: Expressions, rng: np.random.Generator, *,
-          epochs: int, batch_size: int = 50, lr: float = 0.01, patience: int | None = 3) -> History:
+          epochs: int, batch_size: int = 50, lr: float = 0.01, patience: int | None = 10) -> History:
     """Train with Adam on length-bucketed batches, keeping the parameters of the best validation loss.
 
     The batches are visited in a fresh random order in every epoch; the validation loss
@@ -168,7 +168,8 @@ def train(model: Module, data: Expressions, validation: Expressions, rng: np.ran
         epochs: the largest number of passes over ``data``.
         batch_size: expressions per batch.
         lr: Adam's learning rate.
-        patience: epochs without a better validation loss before stopping (``None``: never).
+        patience: epochs without a better validation loss before stopping (``None``: never). The
+            validation loss of a tree model falls with spikes for many passes, so keep it long.
 
     Returns:
         The :class:`~minigrad.training.History`; its ``evaluations`` are the validation losses.
