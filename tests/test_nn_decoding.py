@@ -239,3 +239,54 @@ def test_batch_decoders_reject_bad_arguments():
         nn.greedy_decode_batch(step, np.zeros(1, dtype=int), START, EOS, 0)
     with pytest.raises(TypeError, match="batch along axis 0"):
         nn.greedy_decode_batch(step, None, START, EOS, 3)
+
+
+def test_sampling_distribution_temperature_top_k_and_nucleus():
+    probs = np.array([[0.5, 0.3, 0.15, 0.05]])
+    logits = np.log(probs)
+    np.testing.assert_allclose(nn.sampling_distribution(logits), probs)
+    cooled = probs ** 2 / (probs ** 2).sum()  # T = 1/2 squares the probabilities
+    np.testing.assert_allclose(nn.sampling_distribution(logits, temperature=0.5), cooled)
+    np.testing.assert_allclose(nn.sampling_distribution(logits, top_k=2), [[0.5 / 0.8, 0.3 / 0.8, 0, 0]])
+    # the nucleus: the fewest most likely tokens whose mass reaches p
+    np.testing.assert_allclose(nn.sampling_distribution(logits, top_p=0.5), [[1, 0, 0, 0]])
+    np.testing.assert_allclose(nn.sampling_distribution(logits, top_p=0.51), [[0.5 / 0.8, 0.3 / 0.8, 0, 0]])
+    np.testing.assert_allclose(nn.sampling_distribution(logits, top_p=0.9), [[0.5 / 0.95, 0.3 / 0.95, 0.15 / 0.95, 0]])
+    np.testing.assert_allclose(nn.sampling_distribution(logits, top_p=1.0), probs)
+    # rows are cut independently, and the nucleus adapts to how sure each row is
+    rows = np.log(np.array([[0.9, 0.05, 0.03, 0.02], [0.3, 0.3, 0.2, 0.2]]))
+    kept = nn.sampling_distribution(rows, top_p=0.8) > 0
+    assert kept.sum(axis=1).tolist() == [1, 3]
+    for bad in ({"temperature": 0}, {"top_k": 0}, {"top_p": 0.0}, {"top_p": 1.5}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            nn.sampling_distribution(logits, **bad)
+
+
+def test_sample_with_top_p_draws_only_from_the_nucleus():
+    table = np.zeros((6, 6))
+    table[START, [A, B, X]] = [0.5, 0.3, 0.2]
+    draws = nn.sample(markov_step(table), START, 1, np.random.default_rng(7), num_samples=2000, top_p=0.7)
+    first = np.array([tokens[0] for tokens, _ in draws])
+    assert set(first) == {A, B}
+    np.testing.assert_allclose(np.mean(first == A), 0.5 / 0.8, atol=0.03)
+    assert draws[0][1] == pytest.approx(math.log(table[START, first[0]]))  # scored by the model itself
+
+
+def test_prime_feeds_all_but_the_last_token_of_the_prefix():
+    rng = np.random.default_rng(8)
+    embed, cell, readout = nn.Embedding(5, 3, rng=rng), nn.GRUCell(3, 4, rng=rng), nn.Linear(4, 5, rng=rng)
+
+    def step(tokens, state):
+        h = cell(embed(tokens), state)
+        return readout(h), h
+
+    state, last = nn.prime(step, [0, 3, 1, 2], copies=3)
+    assert last == 2 and state.shape == (3, 4)
+    h = None
+    for token in (0, 3, 1):
+        _, h = step(np.array([token]), h)
+    np.testing.assert_allclose(state.data, np.repeat(h.data, 3, axis=0))
+    tokens, log_prob = nn.greedy_decode(step, last, 3, state=nn.prime(step, [0, 3, 1, 2])[0])
+    assert len(tokens) == 3
+    with pytest.raises(ValueError, match="at least one token"):
+        nn.prime(step, [])

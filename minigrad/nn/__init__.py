@@ -9,13 +9,15 @@
 - :mod:`~minigrad.nn.tree`: ``Tree``, ``TreeRNN``, ``TreeLSTM`` (chapter 11)
 - :mod:`~minigrad.nn.pixel`: ``MaskedConv2d``, ``RowLSTM``, ``DiagonalBiLSTM``, ``PixelRNN``, ``PixelCNN``
   (chapter 12)
-- :mod:`~minigrad.nn.decoding`: ``sample``, ``greedy_decode``, ``beam_search`` (chapter 6), and
+- :mod:`~minigrad.nn.decoding`: ``sample`` (with ``sampling_distribution``: temperature, top-k,
+  nucleus), ``prime``, ``greedy_decode``, ``beam_search`` (chapter 6), and
   ``greedy_decode_batch``, ``beam_search_batch`` for a batch of conditioned decoders (chapter 5)
 - :mod:`~minigrad.nn.init`: weight initialisation (chapter 13)
 """
 
 from minigrad.nn import init
-from minigrad.nn.decoding import beam_search, beam_search_batch, greedy_decode, greedy_decode_batch, sample
+from minigrad.nn.decoding import (beam_search, beam_search_batch, greedy_decode, greedy_decode_batch, prime,
+                                   sample, sampling_distribution)
 from minigrad.nn.layers import Dropout, Embedding, Linear
 from minigrad.nn.module import Module, ModuleList, Parameter, Sequential
 from minigrad.nn.patterns import ElmanRNN, JordanRNN, SummaryRNN
@@ -53,5 +55,7 @@ __all__ = [
     "greedy_decode",
     "greedy_decode_batch",
     "init",
+    "prime",
     "sample",
+    "sampling_distribution",
 ]

@@ -26,7 +26,8 @@ from minigrad import functional as F
 from minigrad.autograd import no_grad
 from minigrad.tensor import Tensor, as_tensor
 
-__all__ = ["sample", "greedy_decode", "beam_search", "greedy_decode_batch", "beam_search_batch"]
+__all__ = ["sample", "sampling_distribution", "prime", "greedy_decode", "beam_search", "greedy_decode_batch",
+           "beam_search_batch"]
 
 StepFunction = Callable[[np.ndarray, Any], tuple[Any, Any]]
 
@@ -64,16 +65,91 @@ def categorical_sample(probs: np.ndarray, rng: np.random.Generator) -> np.ndarra
     return np.minimum((cumulative < draws).sum(axis=1), probs.shape[1] - 1)
 
 
+def sampling_distribution(logits: Any, temperature: float = 1.0, top_k: int | None = None,
+                          top_p: float | None = None) -> np.ndarray:
+    """The distribution a sampler draws the next token from, one row per row of ``logits`` (chapter 6).
+
+    Three ways of moving probability towards the likely tokens, applied in this order:
+
+    * temperature :math:`T`: :math:`p_T(v) \\propto \\exp(o_v / T)`; :math:`T < 1` sharpens the
+      distribution, :math:`T > 1` flattens it;
+    * top-:math:`k` (Fan et al. 2018): keep only the :math:`k` most likely tokens
+      (tokens tied with the :math:`k`-th are kept too);
+    * nucleus (top-:math:`p`; Holtzman et al. 2020): keep the smallest set of most likely
+      tokens whose probabilities add up to at least :math:`p`, so that the number kept adapts to
+      how sure the model is;
+
+    and renormalise what is kept.
+
+    Args:
+        logits: :math:`(B, V)`, a tensor or an array.
+        temperature: :math:`T > 0`.
+        top_k: :math:`k \\ge 1`, or ``None`` to keep every token.
+        top_p: :math:`p \\in (0, 1]`, or ``None`` to keep every token.
+
+    Returns:
+        Probabilities :math:`(B, V)`, each row summing to 1, zero outside the kept tokens.
+    """
+    if temperature <= 0:
+        raise ValueError(f"sample: temperature must be > 0, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"sample: top_k must be >= 1, got {top_k}")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"sample: top_p must be in (0, 1], got {top_p}")
+    scaled = np.asarray(getattr(logits, "data", logits), dtype=np.float64) / temperature
+    if top_k is not None and top_k < scaled.shape[1]:
+        kth = np.partition(scaled, -top_k, axis=1)[:, -top_k][:, None]
+        scaled = np.where(scaled >= kth, scaled, -np.inf)
+    probs = np.exp(_log_probs(scaled))
+    if top_p is not None and top_p < 1:
+        order = np.argsort(-probs, axis=1, kind="stable")
+        ranked = np.take_along_axis(probs, order, axis=1)
+        kept_ranked = ranked.cumsum(axis=1) - ranked < top_p  # the mass before a token is below p
+        kept = np.zeros_like(kept_ranked)
+        np.put_along_axis(kept, order, kept_ranked, axis=1)
+        probs = np.where(kept, probs, 0.0)
+        probs /= probs.sum(axis=1, keepdims=True)
+    return probs
+
+
+def prime(step: StepFunction, tokens, copies: int = 1, state: Any = None) -> tuple[Any, int]:
+    """Run the model over a prefix, so that decoding continues it (chapter 6).
+
+    Feeds every token of ``tokens`` but the last to ``step``, as ``copies`` identical rows, and
+    returns the state and the last token: pass them as ``state`` and ``start_token`` to
+    :func:`sample` (with ``num_samples=copies``), :func:`greedy_decode` or :func:`beam_search`
+    (with ``copies=1``), which feed that token first.
+
+    Args:
+        step: the model's step function (see the module docstring).
+        tokens: the prefix, at least one token (for a language model, usually the start token
+            followed by the text to continue).
+        copies: the batch size of the returned state.
+        state: the state before the prefix (``None``: the model's own).
+
+    Returns:
+        ``(state, last_token)``.
+    """
+    tokens = [int(token) for token in tokens]
+    if not tokens or copies < 1:
+        raise ValueError(f"prime: need at least one token and copies >= 1, got {len(tokens)} tokens "
+                         f"and copies={copies}")
+    with no_grad():
+        for token in tokens[:-1]:
+            _, state = step(np.full(copies, token, dtype=np.int64), state)
+    return state, tokens[-1]
+
+
 def sample(step: StepFunction, start_token: int, max_length: int, rng: np.random.Generator,
            num_samples: int = 1, temperature: float = 1.0, top_k: int | None = None,
-           eos_token: int | None = None, state: Any = None) -> list[tuple[list[int], float]]:
-    """Draw sequences token by token, :math:`y_t \\sim p_T(\\cdot \\mid y_{<t})` (chapter 6).
+           eos_token: int | None = None, state: Any = None,
+           top_p: float | None = None) -> list[tuple[list[int], float]]:
+    """Draw sequences token by token, :math:`y_t \\sim \\tilde p(\\cdot \\mid y_{<t})` (chapter 6).
 
-    With temperature :math:`T` the next token is drawn from
-    :math:`p_T(v) \\propto \\exp(o_v / T)`: :math:`T < 1` sharpens the distribution towards the
-    most likely tokens, :math:`T > 1` flattens it. With ``top_k`` only the :math:`k` most likely
-    tokens can be drawn (renormalised). A sequence stops after ``eos_token`` or ``max_length``
-    tokens.
+    Each next token is drawn from :func:`sampling_distribution` of the model's logits: with
+    temperature :math:`T`, :math:`\\tilde p(v) \\propto \\exp(o_v / T)`, optionally cut to the
+    ``top_k`` most likely tokens and to the nucleus of probability ``top_p``. A sequence stops
+    after ``eos_token`` or ``max_length`` tokens.
 
     Args:
         step: the model's step function (see the module docstring).
@@ -84,15 +160,16 @@ def sample(step: StepFunction, start_token: int, max_length: int, rng: np.random
         temperature: :math:`T > 0`.
         top_k: keep only the :math:`k` most likely tokens at each step.
         eos_token: the end-of-sequence token (kept in the sequence); ``None`` for none.
-        state: the initial state for a batch of ``num_samples`` (``None``: the model's own).
+        state: the initial state for a batch of ``num_samples`` (``None``: the model's own; see
+            :func:`prime` to continue a prefix).
+        top_p: keep only the nucleus of probability :math:`p` at each step.
 
     Returns:
         ``num_samples`` pairs ``(tokens, log_prob)``: ``log_prob`` is :math:`\\log p(y)` under the
         model itself (temperature 1, all tokens), whatever was used to draw :math:`y`.
     """
     _check_length(max_length)
-    if temperature <= 0:
-        raise ValueError(f"sample: temperature must be > 0, got {temperature}")
+    sampling_distribution(np.zeros((1, 1)), temperature, top_k, top_p)  # check the arguments now
     tokens = np.full(num_samples, start_token, dtype=np.int64)
     sequences = [[] for _ in range(num_samples)]
     log_probs = np.zeros(num_samples)
@@ -101,11 +178,7 @@ def sample(step: StepFunction, start_token: int, max_length: int, rng: np.random
         for _ in range(max_length):
             logits, state = step(tokens, state)
             logits = np.asarray(getattr(logits, "data", logits), dtype=np.float64)
-            scaled = logits / temperature
-            if top_k is not None and top_k < scaled.shape[1]:
-                kth = np.partition(scaled, -top_k, axis=1)[:, -top_k][:, None]
-                scaled = np.where(scaled >= kth, scaled, -np.inf)
-            tokens = categorical_sample(np.exp(_log_probs(scaled)), rng)
+            tokens = categorical_sample(sampling_distribution(logits, temperature, top_k, top_p), rng)
             model_log_probs = _log_probs(logits)[np.arange(num_samples), tokens]
             for b in np.flatnonzero(alive):
                 sequences[b].append(int(tokens[b]))
