@@ -17,8 +17,9 @@ import numpy as np
 
 __all__ = ["adding_problem", "agreement_task", "year_sentences", "YEAR_LENGTH", "YEAR_PAD", "YEAR_VOCABULARY",
            "EOS", "TAGS", "TaggedSentence", "Vocabulary", "WordSplit", "cmudict_words", "keyword_sequences",
-           "language_model_batch", "pad_sequences", "tagged_sentences",
-           "noisy_running_sum", "running_sum_posterior", "delayed_recall", "RECALL_BLANK", "RECALL_QUERY", "parity_sequences",
+           "language_model_batch", "pad_sequences", "sequence_batch", "tagged_sentences", "word_sequences",
+           "noisy_running_sum", "running_sum_posterior", "delayed_recall", "RECALL_BLANK", "RECALL_QUERY",
+           "parity_sequences",
            "arithmetic_sequences", "reversal_task", "sum_sign",
            "EXPRESSION_VOCABULARY", "Expressions", "expression_trees",
            "DIGIT_LEVELS", "digits"]
@@ -208,6 +209,11 @@ class Vocabulary:
         """The symbols named by the integer ``ids``."""
         return [self.symbols[int(i)] for i in ids]
 
+    def join(self, ids, end: str | None = None) -> str:
+        """The symbols named by ``ids`` as one string, stopping before the first ``end`` symbol if given."""
+        symbols = self.decode(ids)
+        return "".join(symbols[:symbols.index(end)] if end in symbols else symbols)
+
 
 EOS = "."
 """The end-of-sequence symbol of :func:`cmudict_words`' character vocabulary (id 0)."""
@@ -233,13 +239,40 @@ def pad_sequences(sequences, pad_value: int) -> tuple[np.ndarray, np.ndarray]:
     return padded, lengths
 
 
+def sequence_batch(sequences, start_token: int,
+                   ignore_index: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inputs and targets of an autoregressive model for a batch of token sequences (chapter 6).
+
+    A sequence :math:`y_1 \\dots y_n` (ending with its end token) is the targets; the inputs are
+    :math:`s, y_1, \\dots, y_{n-1}` with :math:`s` = ``start_token``: the input at step :math:`t`
+    is the previous target :math:`y_{t-1}`.
+
+    Returns:
+        ``(inputs, targets, lengths)``: inputs and targets :math:`(T, B)` (inputs padded with
+        ``start_token``, targets with ``ignore_index``, which
+        :func:`minigrad.functional.cross_entropy` leaves out), and the lengths :math:`n`.
+    """
+    targets = [np.asarray(t, dtype=np.int64) for t in sequences]
+    inputs = [np.insert(t[:-1], 0, start_token) for t in targets]
+    padded_inputs, lengths = pad_sequences(inputs, start_token)
+    padded_targets, _ = pad_sequences(targets, ignore_index)
+    return padded_inputs, padded_targets, lengths
+
+
+def word_sequences(words, vocabulary: Vocabulary) -> list[np.ndarray]:
+    """Each word as the ids of its letters followed by :data:`EOS`: the sequences a language model predicts (chapter 6)."""
+    eos = vocabulary.index[EOS]
+    return [np.append(vocabulary.encode(w), eos) for w in words]
+
+
 def language_model_batch(words, vocabulary: Vocabulary,
                          ignore_index: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Inputs and targets of a character language model for a batch of words (chapter 6).
 
     A word :math:`y_1 \\dots y_n` becomes the targets :math:`y_1, \\dots, y_n, \\text{EOS}` and the
     inputs :math:`\\text{EOS}, y_1, \\dots, y_n`: the input at step :math:`t` is the previous
-    target :math:`y_{t-1}`, with EOS standing for "start of word" at :math:`t = 1`.
+    target :math:`y_{t-1}`, with EOS standing for "start of word" at :math:`t = 1`
+    (:func:`sequence_batch` of :func:`word_sequences`).
 
     Args:
         words: strings over ``vocabulary`` (without EOS).
@@ -251,12 +284,7 @@ def language_model_batch(words, vocabulary: Vocabulary,
         ``(inputs, targets, lengths)``: inputs and targets :math:`(T, B)` (inputs padded with
         EOS), and the lengths :math:`n + 1`.
     """
-    eos = vocabulary.index[EOS]
-    targets = [np.append(vocabulary.encode(w), eos) for w in words]
-    inputs = [np.insert(t[:-1], 0, eos) for t in targets]
-    padded_inputs, lengths = pad_sequences(inputs, eos)
-    padded_targets, _ = pad_sequences(targets, ignore_index)
-    return padded_inputs, padded_targets, lengths
+    return sequence_batch(word_sequences(words, vocabulary), vocabulary.index[EOS], ignore_index)
 
 
 class WordSplit(NamedTuple):

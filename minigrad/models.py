@@ -14,12 +14,14 @@ import numpy as np
 
 import minigrad
 from minigrad import functional as F
+from minigrad.data import sequence_batch
 from minigrad.nn import GRU, LSTM, RNN, Embedding, Linear, Module
 from minigrad.nn.recurrent import length_mask
 from minigrad.tensor import Tensor
+from minigrad.training import History, fit, minibatches
 
 __all__ = ["CharLanguageModel", "EncoderDecoder", "RNNTagger", "PooledClassifier", "RecurrentReadout", "TreeClassifier",
-           "pool_states", "POOLINGS", "READOUTS"]
+           "fit_language_model", "pool_states", "POOLINGS", "READOUTS"]
 
 _CELLS = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
 POOLINGS = ("last", "mean", "max", "ends")
@@ -29,11 +31,11 @@ READOUTS = ("last", "every")
 
 
 def _recurrent_layer(cell: str, input_size: int, hidden_size: int, num_layers: int, dropout: float,
-                     bidirectional: bool, rng: np.random.Generator):
+                     bidirectional: bool, rng: np.random.Generator, dtype=np.float64):
     if cell not in _CELLS:
         raise ValueError(f"cell must be one of {tuple(_CELLS)}, got {cell!r}")
     return _CELLS[cell](input_size, hidden_size, num_layers=num_layers, dropout=dropout,
-                        bidirectional=bidirectional, rng=rng)
+                        bidirectional=bidirectional, rng=rng, dtype=dtype)
 
 
 class CharLanguageModel(Module):
@@ -52,15 +54,17 @@ class CharLanguageModel(Module):
         num_layers: stacked recurrent layers.
         dropout: dropout between stacked layers (training mode only).
         rng: generator for the initial weights and dropout.
+        dtype: ``np.float64`` (default) or ``np.float32`` (faster, for long training runs).
     """
 
     def __init__(self, vocab_size: int, embedding_dim: int, hidden_size: int, cell: str = "rnn",
-                 num_layers: int = 1, dropout: float = 0.0, rng: np.random.Generator | None = None) -> None:
+                 num_layers: int = 1, dropout: float = 0.0, rng: np.random.Generator | None = None,
+                 dtype=np.float64) -> None:
         super().__init__()
         rng = np.random.default_rng() if rng is None else rng
-        self.embedding = Embedding(vocab_size, embedding_dim, rng=rng)
-        self.rnn = _recurrent_layer(cell, embedding_dim, hidden_size, num_layers, dropout, False, rng)
-        self.output = Linear(hidden_size, vocab_size, rng=rng)
+        self.embedding = Embedding(vocab_size, embedding_dim, rng=rng, dtype=dtype)
+        self.rnn = _recurrent_layer(cell, embedding_dim, hidden_size, num_layers, dropout, False, rng, dtype)
+        self.output = Linear(hidden_size, vocab_size, rng=rng, dtype=dtype)
 
     def forward(self, inputs, state=None, lengths=None) -> tuple[Tensor, object]:
         """Logits :math:`(T, B, V)` for the inputs :math:`(T, B)`, and the final state."""
@@ -73,6 +77,47 @@ class CharLanguageModel(Module):
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), np.asarray(targets).reshape(-1),
                                ignore_index=ignore_index)
 
+    def token_log_probs(self, sequences, start_token: int, batch_size: int = 256,
+                        window: int = 500) -> np.ndarray:
+        """:math:`\\log p(y_t \\mid y_{<t})` in nats for every token of every sequence, in order.
+
+        Each sequence (ending with its end token) is read from the model's initial state with
+        ``start_token`` as the first input, the previous token after that, as in training. The
+        sequences go through in padded batches of ``batch_size``, each cut into windows of
+        ``window`` steps that carry the state over, so that long documents fit in memory. The
+        cross-entropy per token (chapter 6) is minus the mean of the result.
+
+        Args:
+            sequences: 1-D integer sequences.
+            start_token: the first input of every sequence (for the book's models, the end token).
+            batch_size: sequences run side by side.
+            window: time steps run at once.
+        """
+        sequences = [np.asarray(sequence, dtype=np.int64).reshape(-1) for sequence in sequences]
+        if not sequences or min(map(len, sequences)) == 0:
+            raise ValueError("token_log_probs: need at least one sequence, and no empty sequence")
+        was_training = self.training
+        self.eval()
+        pieces = []
+        with minigrad.no_grad():
+            for first in range(0, len(sequences), batch_size):
+                batch = sequences[first:first + batch_size]
+                lengths = np.array([len(sequence) for sequence in batch])
+                targets = np.zeros((lengths.max(), len(batch)), dtype=np.int64)
+                for column, sequence in enumerate(batch):
+                    targets[:len(sequence), column] = sequence
+                inputs = np.concatenate([np.full((1, len(batch)), start_token), targets[:-1]])
+                log_probs, state = np.zeros(targets.shape), None
+                for start in range(0, len(targets), window):
+                    steps = np.clip(lengths - start, 0, window)
+                    logits, state = self(inputs[start:start + window], state, lengths=steps)
+                    scores = F.log_softmax(logits, axis=-1).data
+                    chunk = targets[start:start + window]
+                    log_probs[start:start + window] = np.take_along_axis(scores, chunk[..., None], axis=-1)[..., 0]
+                pieces.extend(log_probs[:n, column] for column, n in enumerate(lengths))
+        self.train(was_training)
+        return np.concatenate(pieces)
+
     def step(self, tokens, state=None) -> tuple[Tensor, object]:
         """One step for :mod:`minigrad.nn.decoding`: logits :math:`(B, V)` after the tokens :math:`(B,)`.
 
@@ -81,6 +126,39 @@ class CharLanguageModel(Module):
         """
         logits, state = self(np.asarray(tokens)[None, :], _swap_batch_axis(state))
         return logits[0], _swap_batch_axis(state)
+
+
+def fit_language_model(model: CharLanguageModel, train, valid, start_token: int, rng: np.random.Generator, *,
+                       lr: float = 0.005, batch_size: int = 64, max_epochs: int = 40, patience: int = 2,
+                       clip_norm: float = 1.0) -> History:
+    """Train a language model on whole sequences until the validation cross-entropy stops falling (chapter 6).
+
+    Adam on shuffled mini-batches of ``batch_size`` sequences (:func:`minigrad.training.fit`), with
+    the gradient clipped to norm ``clip_norm``. The validation cross-entropy per token is measured
+    after every epoch; training stops after ``patience`` epochs without a new lowest value (or
+    after ``max_epochs``), and the model keeps the parameters of its best epoch.
+
+    Args:
+        model: the model to train, in place.
+        train, valid: token sequences, each ending with its end token.
+        start_token: the first input of every sequence.
+        rng: shuffles the training sequences.
+        lr: Adam's learning rate.
+        batch_size: sequences per step.
+        max_epochs: the most passes over ``train``.
+        patience: epochs without improvement before stopping.
+        clip_norm: the largest gradient norm.
+
+    Returns:
+        The :class:`~minigrad.training.History`; ``evaluations`` holds the validation cross-entropy
+        (nats per token) after each epoch, ``best_value`` the one kept.
+    """
+    steps_per_epoch = -(-len(train) // batch_size)
+    batches = (sequence_batch([train[i] for i in rows], start_token)
+               for rows in minibatches(len(train), batch_size, rng, max_epochs))
+    return fit(lambda batch: model.loss(*batch), model, batches, lr=lr, clip_norm=clip_norm,
+               evaluate=lambda: -model.token_log_probs(valid, start_token).mean(), every=steps_per_epoch,
+               keep_best=True, patience=patience)
 
 
 def _swap_batch_axis(state):

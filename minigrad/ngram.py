@@ -14,7 +14,7 @@ different tokens seen after :math:`u`:
 * ``"interpolated"`` (Witten–Bell): :math:`p_m(v \\mid u) = \\lambda_u\\, c(u, v)/c(u) +
   (1 - \\lambda_u)\\, p_{m-1}(v \\mid u')` with :math:`\\lambda_u = c(u) / (c(u) + N_{1+}(u))`;
   the recursion ends in the add-:math:`k` unigram;
-* ``"kneser_ney"``: interpolated modified Kneser–Ney (Chen and Goodman),
+* ``"kneser_ney"``: interpolated modified Kneser–Ney (Kneser and Ney 1995; Chen and Goodman 1999),
 
   .. math::
       p_j(v \\mid u) = \\frac{a(u, v) - D_j(a(u, v))}{\\sum_w a(u, w)}

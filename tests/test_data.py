@@ -39,7 +39,8 @@ def test_year_sentences_reject_unreachable_positions():
 
 # ------------------------------------------------------------- text data (chapters 6 and 7)
 from minigrad.data import (EOS, TAGS, Vocabulary, cmudict_words, keyword_sequences,  # noqa: E402
-                           language_model_batch, pad_sequences, tagged_sentences)
+                           language_model_batch, pad_sequences, sequence_batch, tagged_sentences,
+                           word_sequences)
 
 
 def test_cmudict_words_are_disjoint_lowercase_words_split_by_seed():
@@ -319,3 +320,13 @@ def test_digits_split_every_image_once_with_17_levels():
     assert not np.array_equal(train, digits(1400, np.random.default_rng(1))[0])
     with pytest.raises(ValueError, match="n_train must be in 1..1796"):
         digits(1797, np.random.default_rng(0))
+
+
+def test_sequence_batch_and_word_sequences():
+    vocabulary = Vocabulary("abc", specials=(EOS,))
+    sequences = word_sequences(["ab", "c"], vocabulary)
+    assert [s.tolist() for s in sequences] == [[1, 2, 0], [3, 0]]
+    inputs, targets, lengths = sequence_batch(sequences, start_token=0)
+    assert inputs.T.tolist() == [[0, 1, 2], [0, 3, 0]] and targets.T.tolist() == [[1, 2, 0], [3, 0, -1]]
+    assert lengths.tolist() == [3, 2]
+    assert vocabulary.join([1, 2, 0, 3]) == "ab.c" and vocabulary.join([1, 2, 0, 3], end=EOS) == "ab"

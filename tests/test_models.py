@@ -9,7 +9,7 @@ import minigrad
 from minigrad import nn, optim
 from minigrad.gradcheck import gradcheck
 from minigrad.metrics import masked_accuracy, perplexity
-from minigrad.models import CharLanguageModel, PooledClassifier, RNNTagger, pool_states
+from minigrad.models import CharLanguageModel, PooledClassifier, RNNTagger, fit_language_model, pool_states
 
 
 def padded_states(rng, steps=5, batch=3, size=4):
@@ -194,3 +194,37 @@ def test_encoder_decoder_context_reaches_every_decoder_step_and_training_lowers_
     with minigrad.no_grad():
         decoded = nn.greedy_decode_batch(model.step, model.start(source, lengths), 0, 0, max_length=6)
     assert np.mean([tokens == list(source[:, b]) + [0] for b, (tokens, _) in enumerate(decoded)]) > 0.9
+
+
+def test_token_log_probs_score_each_token_as_the_loss_does_in_any_batching():
+    rng = np.random.default_rng(11)
+    model = CharLanguageModel(6, 4, 5, cell="gru", rng=rng)
+    sequences = [np.append(rng.integers(1, 6, size=n), 0) for n in (1, 7, 3, 12)]
+    log_probs = model.token_log_probs(sequences, start_token=0)
+    assert log_probs.shape == (sum(map(len, sequences)),)
+    np.testing.assert_allclose(model.token_log_probs(sequences, 0, batch_size=3, window=4), log_probs)
+    inputs, targets, lengths = minigrad.data.sequence_batch(sequences, 0)
+    with minigrad.no_grad():
+        assert -log_probs.mean() == pytest.approx(model.loss(inputs, targets, lengths).item())
+    first = sequences[1]  # by hand: feed the start token, then each token in turn
+    state, total = None, 0.0
+    with minigrad.no_grad():
+        for previous, token in zip(np.insert(first[:-1], 0, 0), first):
+            logits, state = model.step(np.array([previous]), state)
+            total += minigrad.functional.log_softmax(logits, axis=-1).data[0, token]
+    assert log_probs[2:2 + len(first)].sum() == pytest.approx(total)
+    assert model.training  # left as it was
+
+
+def test_fit_language_model_stops_early_and_keeps_the_best_epoch():
+    rng = np.random.default_rng(12)
+    words = [np.array([1, 2, 3, 0]), np.array([2, 3, 0]), np.array([3, 1, 0])] * 20
+    model = CharLanguageModel(4, 4, 8, rng=rng, dtype=np.float32)
+    assert model.embedding.weight.dtype == np.float32
+    history = fit_language_model(model, words, words[:6], 0, rng, lr=0.05, batch_size=10, max_epochs=30,
+                                 patience=2)
+    values = [value for _, value in history.evaluations]
+    assert history.best_value == min(values) < values[0]
+    assert -model.token_log_probs(words[:6], 0).mean() == pytest.approx(history.best_value, rel=1e-6)
+    assert history.stopped_early or len(values) == 30
+    assert all(step % 6 == 0 for step, _ in history.evaluations)  # once per epoch of 6 batches
