@@ -9,7 +9,8 @@ import math
 import numpy as np
 
 __all__ = ["perplexity", "masked_accuracy", "edit_distance", "phoneme_error_rate", "word_error_rate",
-           "bits_per_pixel", "independent_pixel_log_prob", "neighbour_pixel_log_prob"]
+           "bits_per_pixel", "independent_pixel_log_prob", "neighbour_pixel_log_prob", "mixture_log_probs",
+           "best_mixture_weight"]
 
 
 def perplexity(losses, counts=None) -> float:
@@ -227,3 +228,33 @@ def neighbour_pixel_log_prob(train, images, levels: int, alpha: float = 1.0) -> 
     counts += alpha
     log_table = np.log(counts / counts.sum(axis=1, keepdims=True))
     return log_table[_neighbour_contexts(images, levels), images].reshape(len(images), -1).sum(axis=1)
+
+
+def mixture_log_probs(log_p, log_q, weight: float) -> np.ndarray:
+    """Log-probabilities of the linear interpolation of two models, token by token (chapter 6).
+
+    .. math:: \\log\\big(\\lambda\\, p(y_t \\mid y_{<t}) + (1 - \\lambda)\\, q(y_t \\mid y_{<t})\\big)
+
+    computed from :math:`\\log p` and :math:`\\log q` without leaving the log domain. A mixture
+    of two distributions is a distribution, so the result is a language model too.
+
+    Args:
+        log_p, log_q: the two models' log-probabilities of the same tokens, in nats.
+        weight: :math:`\\lambda \\in [0, 1]`, the weight of the first model.
+    """
+    log_p, log_q = np.asarray(log_p, dtype=np.float64), np.asarray(log_q, dtype=np.float64)
+    if log_p.shape != log_q.shape or not 0 <= weight <= 1:
+        raise ValueError(f"mixture_log_probs: need log-probabilities of the same tokens and a weight in [0, 1], "
+                         f"got shapes {log_p.shape} and {log_q.shape} and weight {weight}")
+    with np.errstate(divide="ignore"):
+        return np.logaddexp(np.log(weight) + log_p, np.log1p(-weight) + log_q)
+
+
+def best_mixture_weight(log_p, log_q, steps: int = 20) -> float:
+    """The weight :math:`\\lambda` on the grid :math:`0, 1/s, \\dots, 1` whose mixture gives the most log-probability (chapter 6).
+
+    Pass held-out (validation) log-probabilities, so that the weight is chosen on data neither
+    model was trained on; then score the test tokens with :func:`mixture_log_probs`.
+    """
+    grid = np.linspace(0.0, 1.0, steps + 1)
+    return float(grid[int(np.argmax([mixture_log_probs(log_p, log_q, w).sum() for w in grid]))])

@@ -193,6 +193,19 @@ class NGramModel:
         other.grams = self.grams
         return other
 
+    def with_order(self, order: int) -> NGramModel:
+        """The model of a lower order from the same counts (a new model that shares them).
+
+        The counts of the n-grams of each length do not depend on the order of the model that
+        counted them, so one :meth:`fit` of the highest order serves every lower one.
+        """
+        self._check_fitted()
+        if not 0 <= order <= self.order:
+            raise ValueError(f"NGramModel.with_order: order must be in [0, {self.order}], got {order}")
+        other = NGramModel(order, self.vocab_size, self.eos, self.smoothing, self.k)
+        other.grams = self.grams[:order + 1]
+        return other
+
     def stored_counts(self) -> int:
         """How many nonzero counts the model keeps, over all context lengths :math:`0..m`."""
         return sum(len(grams) for grams, _ in self.grams)

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from minigrad.metrics import (bits_per_pixel, edit_distance, independent_pixel_log_prob, neighbour_pixel_log_prob,
-                              phoneme_error_rate, word_error_rate)
+from minigrad.metrics import (best_mixture_weight, bits_per_pixel, edit_distance, independent_pixel_log_prob,
+                              mixture_log_probs, neighbour_pixel_log_prob, phoneme_error_rate, word_error_rate)
 
 
 def test_bits_per_pixel_of_a_uniform_model_is_log2_of_the_levels():
@@ -89,3 +89,17 @@ def test_neighbour_pixel_probabilities_sum_to_one_over_every_image():
     assert np.exp(neighbour_pixel_log_prob(train, every, 3, alpha=0.3)).sum() == pytest.approx(1.0)
     with pytest.raises(ValueError, match=r"images must be \(N, R, C\)"):
         neighbour_pixel_log_prob(np.zeros((2, 4), dtype=int), np.zeros((1, 4), dtype=int), 3)
+
+
+def test_mixture_log_probs_interpolates_probabilities_and_the_weight_is_chosen_on_held_out_tokens():
+    p, q = np.array([0.5, 0.1, 0.2]), np.array([0.1, 0.4, 0.2])
+    mixed = mixture_log_probs(np.log(p), np.log(q), 0.25)
+    np.testing.assert_allclose(np.exp(mixed), 0.25 * p + 0.75 * q)
+    np.testing.assert_allclose(mixture_log_probs(np.log(p), np.log(q), 1.0), np.log(p))
+    np.testing.assert_allclose(mixture_log_probs(np.log(p), np.log(q), 0.0), np.log(q))
+    # two models that are each right half of the time: the best mixture is an even one
+    right, wrong = np.log(np.full(50, 0.9)), np.log(np.full(50, 0.1))
+    assert best_mixture_weight(np.r_[right, wrong], np.r_[wrong, right]) == 0.5
+    assert best_mixture_weight(np.log(p), np.log(p / 2)) == 1.0
+    with pytest.raises(ValueError, match="weight in"):
+        mixture_log_probs(np.log(p), np.log(q), 1.5)

@@ -169,3 +169,14 @@ def test_stored_counts_and_orders_too_long():
         NGramModel(20, 100)
     with pytest.raises(ValueError, match="fit"):
         NGramModel(1, 4).next_log_probs([1])
+
+
+def test_with_order_gives_the_model_fitted_at_that_order():
+    rng = np.random.default_rng(3)
+    corpus = [list(rng.integers(1, 5, size=rng.integers(1, 8))) + [EOS] for _ in range(80)]
+    high = NGramModel(4, 5, smoothing="kneser_ney").fit(corpus)
+    for order in range(5):
+        low = NGramModel(order, 5, smoothing="kneser_ney").fit(corpus)
+        assert high.with_order(order).cross_entropy(corpus) == pytest.approx(low.cross_entropy(corpus))
+    with pytest.raises(ValueError, match="order must be in"):
+        high.with_order(5)
