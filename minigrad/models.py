@@ -118,6 +118,21 @@ class CharLanguageModel(Module):
         self.train(was_training)
         return np.concatenate(pieces)
 
+    def hidden_states(self, tokens, start_token: int, window: int = 2000) -> np.ndarray:
+        """The last recurrent layer's state after reading each token of one sequence, :math:`(n, H)` (chapter 6).
+
+        The model reads ``start_token`` and then ``tokens``, from its initial state, in windows of
+        ``window`` steps that carry the state over; row :math:`i` is the state after ``tokens[i]``
+        (for an LSTM, its output :math:`h`, not its memory cell).
+        """
+        inputs = np.concatenate([[start_token], np.asarray(tokens, dtype=np.int64).reshape(-1)])[:, None]
+        pieces, state = [], None
+        with minigrad.no_grad():
+            for start in range(0, len(inputs), window):
+                hidden, state = self.rnn(self.embedding(inputs[start:start + window]), state)
+                pieces.append(hidden.data[:, 0])
+        return np.concatenate(pieces)[1:]
+
     def step(self, tokens, state=None) -> tuple[Tensor, object]:
         """One step for :mod:`minigrad.nn.decoding`: logits :math:`(B, V)` after the tokens :math:`(B,)`.
 

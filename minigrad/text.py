@@ -8,7 +8,9 @@ training, validation and test text that share no passage, with a fixed character
 
 A model reads the corpus as a stream of character ids. :func:`stream_windows` cuts a stream into
 the consecutive windows of truncated backpropagation through time, and
-:func:`truncated_bptt_loss` carries a model's state from one window to the next.
+:func:`truncated_bptt_loss` carries a model's state from one window to the next. To look for hidden
+units that track something in the text, :func:`text_features` describes every position of a text
+and :func:`unit_correlations` correlates each unit's activation with such a description.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from minigrad.data import Vocabulary
 from minigrad.tensor import Tensor
 
 __all__ = ["END", "TextCorpus", "python_docs", "shared_lines", "StreamWindow", "stream_windows",
-           "truncated_bptt_loss"]
+           "truncated_bptt_loss", "text_features", "unit_correlations"]
 
 END = "\x00"
 """The end-of-document symbol (id 0), which also starts every document."""
@@ -202,3 +204,52 @@ def truncated_bptt_loss(model) -> Callable[[StreamWindow], Tensor]:
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), window.targets.reshape(-1))
 
     return loss
+
+
+def text_features(text: str) -> dict[str, np.ndarray]:
+    """What a reader knows at each character of ``text``, after reading it (chapter 6).
+
+    For position :math:`i`, counting ``text[:i + 1]``:
+
+    * ``"inside quotes"``: 1 after an odd number of double quotes, else 0;
+    * ``"inside parentheses"``: 1 while more ``(`` than ``)`` have been read, else 0;
+    * ``"column"``: the position in the line, from 0 (a newline is the last character of its line);
+    * ``"code line"``: 1 on a line that starts with at least three spaces (the documentation's
+      examples and grammar rules), else 0.
+
+    Returns:
+        Each feature as a float array of ``len(text)`` values.
+    """
+    characters = np.array(list(text)) if text else np.zeros(0, dtype="<U1")
+    newline = characters == "\n"
+    line = np.cumsum(newline) - newline  # the line each character belongs to, a newline ending its own
+    starts = np.flatnonzero(np.r_[True, newline[:-1]])  # where each line starts
+    column = np.arange(len(text)) - starts[line]
+    indented = np.array([text.startswith("   ", start) for start in starts], dtype=bool)
+    depth = np.cumsum(characters == "(") - np.cumsum(characters == ")")
+    return {"inside quotes": (np.cumsum(characters == '"') % 2).astype(np.float64),
+            "inside parentheses": (depth > 0).astype(np.float64),
+            "column": column.astype(np.float64),
+            "code line": indented[line].astype(np.float64)}
+
+
+def unit_correlations(states: np.ndarray, feature: np.ndarray) -> np.ndarray:
+    """Pearson's correlation of each unit's activation with a feature, over the positions of a text (chapter 6).
+
+    .. math:: r_j = \\frac{\\sum_t (h_{tj} - \\bar h_j)(f_t - \\bar f)}
+        {\\sqrt{\\sum_t (h_{tj} - \\bar h_j)^2 \\sum_t (f_t - \\bar f)^2}}
+
+    Args:
+        states: activations :math:`(N, H)`, one row per position.
+        feature: :math:`(N,)`, one value per position.
+
+    Returns:
+        :math:`(H,)` correlations in :math:`[-1, 1]` (0 for a unit that never changes).
+    """
+    states, feature = np.asarray(states, dtype=np.float64), np.asarray(feature, dtype=np.float64)
+    if states.ndim != 2 or feature.shape != states.shape[:1] or len(feature) < 2:
+        raise ValueError(f"unit_correlations: need states (N, H) and a feature (N,) with N >= 2, got "
+                         f"{states.shape} and {feature.shape}")
+    h, f = states - states.mean(axis=0), feature - feature.mean()
+    scale = np.sqrt((h ** 2).sum(axis=0) * (f ** 2).sum())
+    return np.divide(h.T @ f, scale, out=np.zeros(states.shape[1]), where=scale > 0)

@@ -1,5 +1,6 @@
-"""Drawing a :class:`~minigrad.scalar.Value` computation graph (chapter 2), a tree (chapter 11), and
-results measured over several seeds (every chapter), with matplotlib.
+"""Drawing a :class:`~minigrad.scalar.Value` computation graph (chapter 2), a tree (chapter 11), text
+coloured by a hidden unit (chapter 6), and results measured over several seeds (every chapter), with
+matplotlib.
 
 The graph is laid out in layers from the leaves (left) to the output (right): a computed node sits
 one layer to the right of its deepest input, and a leaf sits just left of its first consumer, so an
@@ -25,7 +26,8 @@ from minigrad.scalar import Value
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from matplotlib.axes import Axes
 
-__all__ = ["compare_spreads", "crisp_inline_figures", "draw_graph", "draw_tree", "graph_layers", "plot_spread"]
+__all__ = ["compare_spreads", "crisp_inline_figures", "draw_coloured_text", "draw_graph", "draw_tree", "graph_layers",
+           "plot_spread"]
 
 # Geometry in data units; one data unit is drawn as INCH_PER_UNIT inches when draw_graph makes
 # its own figure, so that the fixed font sizes fit inside the boxes.
@@ -389,6 +391,51 @@ def compare_spreads(ax: Axes, spreads: Mapping[str, Spread], *, horizontal: bool
     else:
         ax.set_xticks(list(positions), names)
     return ax
+
+
+def draw_coloured_text(ax: Axes, text: str, values: Sequence[float], *, cmap: str = "RdBu_r",
+                       limit: float | None = None, columns: int = 80, font_size: float = 8.0) -> Any:
+    """Draw ``text`` in a fixed-width grid, each character on a cell coloured by its value (chapter 6).
+
+    The picture of Karpathy et al. (2015): a hidden unit's activation after each character, from
+    blue (negative) through white (0) to red (positive) with the default colour map. Newlines start
+    a new row (drawn as ``↵``); longer lines wrap after ``columns`` characters.
+
+    Args:
+        ax: the Axes to draw on (its axes are hidden).
+        text: the characters.
+        values: one value per character.
+        cmap: a diverging matplotlib colour map.
+        limit: values are drawn on the scale :math:`[-\\text{limit}, \\text{limit}]`; the largest
+            absolute value when ``None``.
+        columns: the most characters per row.
+        font_size: in points.
+
+    Returns:
+        The ``ScalarMappable`` of the colours, for a colour bar.
+    """
+    import matplotlib as mpl
+
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (len(text),) or columns < 1:
+        raise ValueError(f"draw_coloured_text: need one value per character ({len(text)}) and columns >= 1, "
+                         f"got {values.shape} and {columns}")
+    limit = float(np.abs(values).max()) if limit is None and len(values) else (limit or 1.0)
+    scale = mpl.cm.ScalarMappable(mpl.colors.Normalize(-limit, limit), mpl.colormaps[cmap])
+    row = column = 0
+    for character, value in zip(text, values):
+        if column == columns:
+            row, column = row + 1, 0
+        ax.add_patch(mpl.patches.Rectangle((column, -row - 1), 1, 1, color=scale.to_rgba(value), linewidth=0))
+        shown = "↵" if character == "\n" else character
+        ax.text(column + 0.5, -row - 0.5, shown, ha="center", va="center", family="monospace",
+                fontsize=font_size, color="0.45" if character == "\n" else "black")
+        row, column = (row + 1, 0) if character == "\n" else (row, column + 1)
+    ax.set_xlim(0, columns)
+    ax.set_ylim(-row - 1, 0)
+    ax.set_aspect(1.8)
+    ax.axis("off")
+    return scale
 
 
 def _check_spreads(spreads: Sequence[Spread], who: str) -> None:

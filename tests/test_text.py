@@ -5,7 +5,8 @@ import pytest
 
 import minigrad
 from minigrad.models import CharLanguageModel
-from minigrad.text import END, python_docs, shared_lines, stream_windows, truncated_bptt_loss
+from minigrad.text import (END, python_docs, shared_lines, stream_windows, text_features, truncated_bptt_loss,
+                           unit_correlations)
 from minigrad.training import fit
 
 
@@ -77,3 +78,36 @@ def test_truncated_bptt_carries_the_state_but_not_the_gradient():
                                           windows[0].targets.reshape(-1)).item())
     history = fit(truncated_bptt_loss(model), model, stream_windows(np.tile(np.arange(5), 40), 2, 8, epochs=20))
     assert history.final_loss < 0.5  # a cycle of five is learnt
+
+
+def test_text_features_by_hand():
+    text = 'ab "c(d" x)\n   (e)\nf'
+    features = text_features(text)
+    assert features["inside quotes"].tolist() == [0, 0, 0, 1, 1, 1, 1] + [0] * 13
+    assert features["inside parentheses"].tolist() == [0] * 5 + [1] * 5 + [0] * 5 + [1, 1, 0, 0, 0]
+    assert features["column"].tolist() == list(range(12)) + list(range(7)) + [0]  # a newline ends its line
+    assert features["code line"].tolist() == [0] * 12 + [1] * 7 + [0]
+    assert all(len(values) == len(text) for values in features.values())
+
+
+def test_unit_correlations_find_the_unit_that_tracks_a_feature():
+    rng = np.random.default_rng(2)
+    feature = rng.integers(0, 2, size=500).astype(float)
+    states = rng.normal(size=(500, 6))
+    states[:, 3] = 0.5 * feature + 0.1 * rng.normal(size=500)
+    states[:, 4] = 1.0  # constant: no correlation
+    r = unit_correlations(states, feature)
+    assert np.argmax(np.abs(r)) == 3 and r[3] > 0.9 and r[4] == 0
+    np.testing.assert_allclose(r[0], np.corrcoef(states[:, 0], feature)[0, 1])
+    with pytest.raises(ValueError, match="need states"):
+        unit_correlations(states, feature[:10])
+
+
+def test_hidden_states_follow_the_layer_in_windows():
+    rng = np.random.default_rng(3)
+    model = CharLanguageModel(5, 3, 4, cell="lstm", rng=rng)
+    tokens = rng.integers(0, 5, size=9)
+    states = model.hidden_states(tokens, start_token=0, window=4)
+    hidden, _ = model.rnn(model.embedding(np.concatenate([[0], tokens])[:, None]))
+    assert states.shape == (9, 4)
+    np.testing.assert_allclose(states, hidden.data[1:, 0])

@@ -212,3 +212,22 @@ def test_an_edge_that_skips_a_layer_arcs_around_the_boxes_between(direction):
     ax = draw_graph(loss, direction=direction)
     bends = sorted(float(p.get_connectionstyle().rad) for p in patches_with(ax, "edge", FancyArrowPatch))
     assert bends[:-1] == [0.0, 0.0] and bends[-1] > 0
+
+
+def test_coloured_text_puts_one_cell_per_character_and_wraps_lines():
+    from matplotlib.patches import Rectangle
+
+    from minigrad.viz import draw_coloured_text
+
+    fig, ax = plt.subplots()
+    text = "ab\ncdefg"
+    scale = draw_coloured_text(ax, text, [1.0, -1.0, 0.0, 0.5, 0, 0, 0, 0], columns=3)
+    cells = [p for p in ax.patches if isinstance(p, Rectangle)]
+    assert len(cells) == len(text) and [t.get_text() for t in ax.texts] == ["a", "b", "↵", *"cdefg"]
+    rows = sorted({-c.get_y() - 1 for c in cells})
+    assert rows == [0, 1, 2]  # "ab↵", "cde", "fg"
+    red, blue = cells[0].get_facecolor(), cells[1].get_facecolor()
+    assert red[0] > red[2] and blue[2] > blue[0]  # positive red, negative blue
+    assert scale.norm.vmin == -1 and scale.norm.vmax == 1
+    with pytest.raises(ValueError, match="one value per character"):
+        draw_coloured_text(ax, text, [1.0])
