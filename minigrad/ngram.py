@@ -301,6 +301,21 @@ class NGramModel:
         contexts = np.broadcast_to(contexts[-1], (self.vocab_size, self.order))
         return np.log(self._probabilities(contexts, np.arange(self.vocab_size)))
 
+    def step(self, tokens, state: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One step for :mod:`minigrad.nn.decoding`: :math:`\\log p(\\cdot \\mid \\text{history})`, :math:`(B, V)`, after the tokens :math:`(B,)`.
+
+        The state is each row's last :math:`m` tokens, :math:`(B, m)` (``None`` before the first
+        token, which should be ``eos``, the start), so that an n-gram model is sampled and decoded
+        by the same functions as a recurrent one.
+        """
+        tokens = np.asarray(tokens, dtype=np.int64).reshape(-1)
+        if state is None:
+            state = np.full((len(tokens), self.order), self.vocab_size, dtype=np.int64)  # nothing read yet
+        state = np.concatenate([state, tokens[:, None]], axis=1)[:, 1:]
+        V = self.vocab_size
+        probs = self._probabilities(np.repeat(state, V, axis=0), np.tile(np.arange(V), len(tokens)))
+        return np.log(probs.reshape(len(tokens), V)), state
+
     def token_log_probs(self, sequences: Iterable[Sequence[int]]) -> np.ndarray:
         """:math:`\\log p(y_t \\mid y_{t-m..t-1})` in nats for every token of every sequence, in order."""
         contexts, targets = self._windows(sequences)

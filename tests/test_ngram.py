@@ -180,3 +180,21 @@ def test_with_order_gives_the_model_fitted_at_that_order():
         assert high.with_order(order).cross_entropy(corpus) == pytest.approx(low.cross_entropy(corpus))
     with pytest.raises(ValueError, match="order must be in"):
         high.with_order(5)
+
+
+@pytest.mark.parametrize("order", [0, 1, 3])
+def test_step_gives_the_next_token_distribution_for_the_decoders(order):
+    from minigrad import nn
+
+    model = NGramModel(order, 4, smoothing="kneser_ney").fit(CORPUS)
+    histories = [[1, 2, 2], [2, 1, 3], [1, 1, 1]]
+    state = None
+    for t in range(3):
+        log_probs, state = model.step([EOS if t == 0 else h[t - 1] for h in histories], state)
+        for row, history in enumerate(histories):
+            assert log_probs[row] == pytest.approx(model.next_log_probs(history[:t]))
+    draws = nn.sample(model.step, EOS, 20, np.random.default_rng(0), num_samples=5, eos_token=EOS)
+    for tokens, log_prob in draws:
+        assert log_prob == pytest.approx(float(model.token_log_probs([tokens]).sum()))
+    best, _ = nn.beam_search(model.step, EOS, beam_width=3, max_length=6, eos_token=EOS)[0]
+    assert best[-1] == EOS
