@@ -8,10 +8,10 @@ sets are nested) train
 - interpolated modified Kneser–Ney n-gram models of orders :math:`m = 1..8`, of which the order
   with the lowest validation cross-entropy is kept (nothing else is tuned: the discounts come from
   the counts);
-- a recurrent language model with a plain RNN and one with an LSTM, both of hidden size 128
-  (:func:`minigrad.models.fit_language_model`: Adam on batches of 64 words, gradient norm clipped
-  at 1, the validation cross-entropy after every epoch, stopping after 2 epochs without a new
-  best and keeping the best epoch);
+- a recurrent language model with a plain RNN of 128 hidden units and one with an LSTM of 64,
+  which have about the same number of parameters (:func:`minigrad.models.fit_language_model`: Adam
+  on batches of 64 words, gradient norm clipped at 1, the validation cross-entropy after every
+  epoch, stopping after 2 epochs without a new best and keeping the best epoch);
 - the interpolation of each recurrent model with the n-gram model, :math:`\\lambda p_\\text{RNN} +
   (1 - \\lambda) p_\\text{KN}`, with :math:`\\lambda` chosen on the validation words;
 
@@ -53,10 +53,10 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--seeds-above", type=int, default=3,
                         help="how many of the seeds to run for sizes above --small")
     parser.add_argument("--small", type=int, default=8_000)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 2_000, 4_000, 8_000, 16_000, 32_000])
     parser.add_argument("--valid-words", type=int, default=2_000)
     parser.add_argument("--test-words", type=int, default=5_000)
-    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--hidden", type=int, nargs=2, default=[128, 64], help="hidden size of the RNN, the LSTM")
     parser.add_argument("--embedding", type=int, default=16)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--max-epochs", type=int, default=40)
@@ -69,7 +69,7 @@ def parse_arguments() -> argparse.Namespace:
     if arguments.quick:
         arguments.seeds, arguments.sizes, arguments.tune_size = [0], [300, 600], 300
         arguments.valid_words, arguments.test_words = 100, 200
-        arguments.hidden, arguments.embedding, arguments.max_epochs = 8, 4, 2
+        arguments.hidden, arguments.embedding, arguments.max_epochs = [8, 4], 4, 2
         arguments.max_order, arguments.learning_rates = 3, [0.01, 0.02]
     return arguments
 
@@ -84,7 +84,8 @@ def train_recurrent(cell: str, lr: float, seed: int, train, valid, eos: int, voc
     """One recurrent model trained from ``seed``'s initialisation stream; returns it and its record."""
     init_rng, _ = generators(seed)
     shuffle_rng = np.random.default_rng([seed, len(train)])
-    model = CharLanguageModel(vocab_size, arguments.embedding, arguments.hidden, cell=cell, rng=init_rng)
+    hidden = arguments.hidden[CELLS.index(cell)]
+    model = CharLanguageModel(vocab_size, arguments.embedding, hidden, cell=cell, rng=init_rng)
     start = time.perf_counter()
     history = fit_language_model(model, train, valid, eos, shuffle_rng, lr=lr, batch_size=arguments.batch,
                                  max_epochs=arguments.max_epochs, patience=arguments.patience)
