@@ -65,7 +65,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--evaluations-per-epoch", type=int, default=1)
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--tune-epochs", type=int, default=3)
-    parser.add_argument("--learning-rates", type=float, nargs="+", default=[0.001, 0.003, 0.01])
+    parser.add_argument("--learning-rates", type=float, nargs="+", default=[0.003, 0.01, 0.03])
     parser.add_argument("--max-order", type=int, default=8)
     parser.add_argument("--jobs", type=int, default=1, help="training runs at once, in separate processes")
     arguments = parser.parse_args()

@@ -63,7 +63,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--patience", type=int, default=2)
     parser.add_argument("--max-order", type=int, default=8)
     parser.add_argument("--tune-size", type=int, default=8_000)
-    parser.add_argument("--learning-rates", type=float, nargs="+", default=[0.002, 0.005, 0.01, 0.02])
+    parser.add_argument("--learning-rates", type=float, nargs="+", default=[0.001, 0.002, 0.005, 0.01, 0.02])
     parser.add_argument("--jobs", type=int, default=1, help="training runs at once, in separate processes")
     arguments = parser.parse_args()
     if arguments.quick:
