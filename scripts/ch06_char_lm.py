@@ -12,7 +12,8 @@ with Adam and the gradient norm clipped at 1 (:func:`minigrad.training.fit`). Th
 text is scored (bits per character, each document read from the start) after every epoch; training
 stops after ``--patience`` scores without a new best, or after ``--max-epochs`` epochs, and keeps
 the parameters of the best score. Each cell's learning rate is chosen first, on seed 0, as the
-one with the best validation score after ``--tune-epochs`` epochs among ``--learning-rates``.
+one with the best validation score after ``--tune-epochs`` epochs among ``--learning-rates``
+(``--learning-rate lstm=0.03`` skips the search for a cell and says so in the results).
 
 The n-gram baselines (interpolated modified Kneser–Ney, orders 1 to 8, on the same training
 text) are scored on the same validation and test text.
@@ -66,9 +67,12 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--patience", type=int, default=3)
     parser.add_argument("--tune-epochs", type=int, default=3)
     parser.add_argument("--learning-rates", type=float, nargs="+", default=[0.003, 0.01, 0.03])
+    parser.add_argument("--learning-rate", nargs="+", default=[], metavar="CELL=LR",
+                        help="train CELL with LR instead of searching the grid (for example lstm=0.03)")
     parser.add_argument("--max-order", type=int, default=8)
     parser.add_argument("--jobs", type=int, default=1, help="training runs at once, in separate processes")
     arguments = parser.parse_args()
+    arguments.learning_rate = {cell: float(lr) for cell, lr in (item.split("=") for item in arguments.learning_rate)}
     if arguments.quick:
         arguments.seeds, arguments.hidden, arguments.embedding = [0], [8, 8], 4
         arguments.rows, arguments.steps, arguments.max_epochs, arguments.tune_epochs = 4, 20, 1, 1
@@ -167,11 +171,15 @@ def main() -> None:
     print(f"Kneser-Ney test bits per character: "
           + ", ".join(f"m={m} {s['test']:.3f}" for m, s in result["kneser_ney"]["orders"].items()), flush=True)
     with ProcessPoolExecutor(arguments.jobs) as pool:
+        searched = [cell for cell in arguments.cells if cell not in arguments.learning_rate]
         searches = {(cell, lr): pool.submit(tuning_run, cell, lr, arguments)
-                    for cell in arguments.cells for lr in arguments.learning_rates}
+                    for cell in searched for lr in arguments.learning_rates}
         for cell in arguments.cells:
-            scores = {str(lr): searches[cell, lr].result() for lr in arguments.learning_rates}
-            result["tuning"][cell] = {"validation": scores, "chosen": float(min(scores, key=scores.get))}
+            if cell in searched:
+                scores = {str(lr): searches[cell, lr].result() for lr in arguments.learning_rates}
+                result["tuning"][cell] = {"validation": scores, "chosen": float(min(scores, key=scores.get))}
+            else:
+                result["tuning"][cell] = {"chosen": arguments.learning_rate[cell], "searched": False}
         runs = {(cell, seed): pool.submit(full_run, cell, seed, result["tuning"][cell]["chosen"], arguments)
                 for cell in arguments.cells for seed in arguments.seeds}
         weights = {}

@@ -17,7 +17,8 @@ sets are nested) train
 
 and scores every model on the test words (cross-entropy in nats per token; perplexity is its
 exponential). The learning rate of each cell is tuned first, on seed 0 at 8,000 words, among a
-few values, by the validation cross-entropy at the best epoch.
+few values, by the validation cross-entropy at the best epoch (``--learning-rate rnn=0.002`` skips
+the search for a cell and says so in the results; ``--cells rnn`` trains only the RNN).
 
 Writes ``ch06_learning_curves.json`` into ``--out`` (default ``book/results``). ``--jobs N`` runs N
 trainings at once in separate processes (the results do not depend on it). ``--quick`` runs two
@@ -64,8 +65,12 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--max-order", type=int, default=8)
     parser.add_argument("--tune-size", type=int, default=8_000)
     parser.add_argument("--learning-rates", type=float, nargs="+", default=[0.001, 0.002, 0.005, 0.01, 0.02])
+    parser.add_argument("--learning-rate", nargs="+", default=[], metavar="CELL=LR",
+                        help="train CELL with LR instead of searching the grid (for example rnn=0.002)")
+    parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
     parser.add_argument("--jobs", type=int, default=1, help="training runs at once, in separate processes")
     arguments = parser.parse_args()
+    arguments.learning_rate = {cell: float(lr) for cell, lr in (item.split("=") for item in arguments.learning_rate)}
     if arguments.quick:
         arguments.seeds, arguments.sizes, arguments.tune_size = [0], [300, 600], 300
         arguments.valid_words, arguments.test_words = 100, 200
@@ -123,7 +128,7 @@ def size_run(seed: int, size: int, tuning: dict, arguments) -> dict:
     kn_valid, kn_test = orders[best].token_log_probs(valid), orders[best].token_log_probs(test)
     record = {"kneser_ney": {"order": best, "validation_by_order": {str(k): v for k, v in valid_h.items()},
                              "test": float(-kn_test.mean())}}
-    for cell in CELLS:
+    for cell in arguments.cells:
         model, run = train_recurrent(cell, tuning[cell]["chosen"], seed, train, valid, eos, len(vocabulary),
                                      arguments)
         rnn_valid, rnn_test = model.token_log_probs(valid, eos), model.token_log_probs(test, eos)
@@ -133,7 +138,7 @@ def size_run(seed: int, size: int, tuning: dict, arguments) -> dict:
         record[cell] = run
     print(f"seed {seed}, {size} words: KN (m={best}) {record['kneser_ney']['test']:.4f}, "
           + ", ".join(f"{cell} {record[cell]['test']:.4f} (+KN {record[cell]['mixture_test']:.4f}, "
-                      f"{record[cell]['epochs']} epochs, {record[cell]['seconds']:.0f} s)" for cell in CELLS),
+                      f"{record[cell]['epochs']} epochs, {record[cell]['seconds']:.0f} s)" for cell in arguments.cells),
           flush=True)
     return record
 
@@ -143,12 +148,16 @@ def main() -> None:
     arguments.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with ProcessPoolExecutor(arguments.jobs) as pool:
+        searched = [cell for cell in arguments.cells if cell not in arguments.learning_rate]
         searches = {(cell, lr): pool.submit(tuning_run, cell, lr, arguments)
-                    for cell in CELLS for lr in arguments.learning_rates}
+                    for cell in searched for lr in arguments.learning_rates}
         tuning = {}
-        for cell in CELLS:
-            scores = {str(lr): searches[cell, lr].result() for lr in arguments.learning_rates}
-            tuning[cell] = {"validation": scores, "chosen": float(min(scores, key=scores.get))}
+        for cell in arguments.cells:
+            if cell in searched:
+                scores = {str(lr): searches[cell, lr].result() for lr in arguments.learning_rates}
+                tuning[cell] = {"validation": scores, "chosen": float(min(scores, key=scores.get))}
+            else:
+                tuning[cell] = {"chosen": arguments.learning_rate[cell], "searched": False}
         jobs = {(seed, size): pool.submit(size_run, seed, size, tuning, arguments)
                 for size in sorted(arguments.sizes, reverse=True)  # the longest first
                 for k, seed in enumerate(arguments.seeds) if k < arguments.seeds_above or size <= arguments.small}
