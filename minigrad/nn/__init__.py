@@ -13,12 +13,16 @@
   nucleus), ``prime``, ``greedy_decode``, ``beam_search`` (chapter 6), and
   ``greedy_decode_batch``, ``beam_search_batch`` for a batch of conditioned decoders (chapter 5)
 - :mod:`~minigrad.nn.init`: weight initialisation (chapter 13)
+- :mod:`~minigrad.nn.attention`: ``SelfAttention`` and ``dot_product_attention``;
+  :mod:`~minigrad.nn.mingru`: ``MinGRU``, trained by a parallel scan (chapter 14)
 """
 
 from minigrad.nn import init
+from minigrad.nn.attention import SelfAttention
 from minigrad.nn.decoding import (beam_search, beam_search_batch, greedy_decode, greedy_decode_batch, prime,
                                    sample, sampling_distribution)
 from minigrad.nn.layers import Dropout, Embedding, Linear
+from minigrad.nn.mingru import MinGRU
 from minigrad.nn.module import Module, ModuleList, Parameter, Sequential
 from minigrad.nn.patterns import ElmanRNN, JordanRNN, SummaryRNN
 from minigrad.nn.pixel import DiagonalBiLSTM, MaskedConv2d, PixelCNN, PixelRNN, RowLSTM
@@ -37,6 +41,7 @@ __all__ = [
     "LSTMCell",
     "Linear",
     "MaskedConv2d",
+    "MinGRU",
     "Module",
     "ModuleList",
     "Parameter",
@@ -45,6 +50,7 @@ __all__ = [
     "RNN",
     "RNNCell",
     "RowLSTM",
+    "SelfAttention",
     "Sequential",
     "SummaryRNN",
     "Tree",
