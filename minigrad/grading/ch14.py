@@ -40,9 +40,30 @@ def _first_slip(got: np.ndarray, slips: Sequence[tuple[Callable[[], np.ndarray],
     return None
 
 
+def _grade_against(reference: Callable[..., np.ndarray], slips: Callable[..., list], describe: str,
+                   points: int) -> Callable[[Sequence[dict], Sequence[Any]], Outcome]:
+    """A ``grade`` function: full points if the answer is close to ``reference`` on every case, else 0
+    with the first slip it matches (or the first entry that differs). ``describe`` names the reference."""
+
+    def grade(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+        for case, answer in zip(cases, answers):
+            args = [build_argument(spec) for spec in case["args"]]
+            got, expected = numbers(answer), reference(*args)
+            if close(got, expected):
+                continue
+            slip = _first_slip(got, slips(*args))
+            reason = slip or f"differs from {describe}: {first_difference(got, expected)}"
+            return Outcome("failed", 0, f"{reason} ({case['label']})")
+        return Outcome("passed", points, f"matches {describe} {where(cases)}")
+
+    return grade
+
+
 def _softmax(scores: np.ndarray, axis: int = -1) -> np.ndarray:
-    shifted = np.exp(scores - scores.max(axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
+    from minigrad import functional as F
+    from minigrad.tensor import Tensor
+
+    return F.softmax(Tensor(scores), axis=axis).data
 
 
 # ---------------------------------------------------------------------------------- 14.1
@@ -88,18 +109,6 @@ def _hidden_attention(rng: np.random.Generator) -> tuple[dict, ...]:
             _attention_case("hidden case, T = 12, D = 6, d = 9, d_v = 4", rng, 12, 6, 9, 4))
 
 
-def _grade_attention(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
-    for case, answer in zip(cases, answers):
-        args = [build_argument(spec) for spec in case["args"]]
-        got, expected = numbers(answer), reference_causal_attention(*args)
-        if close(got, expected):
-            continue
-        slip = _first_slip(got, _attention_slips(*args))
-        reason = slip or f"differs from causal scaled dot-product attention: {first_difference(got, expected)}"
-        return Outcome("failed", 0, f"{reason} ({case['label']})")
-    return Outcome("passed", 3, f"matches causal scaled dot-product attention {where(cases)}")
-
-
 # ---------------------------------------------------------------------------------- 14.2
 def reference_recurrence(a: np.ndarray, b: np.ndarray, h0: np.ndarray) -> np.ndarray:
     """:math:`h_1, \\dots, h_T` of :math:`h_t = a_t h_{t-1} + b_t`, by the plain loop."""
@@ -139,18 +148,6 @@ def _hidden_scan(rng: np.random.Generator) -> tuple[dict, ...]:
             _scan_case("hidden case, T = 1, H = 2", rng, 1, 2),
             _scan_case("hidden case, T = 64, H = 1", rng, 64, 1),
             _scan_case("hidden case, T = 100, H = 5", rng, 100, 5))
-
-
-def _grade_scan(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
-    for case, answer in zip(cases, answers):
-        args = [build_argument(spec) for spec in case["args"]]
-        got, expected = numbers(answer), reference_recurrence(*args)
-        if close(got, expected):
-            continue
-        slip = _first_slip(got, _scan_slips(*args))
-        reason = slip or f"differs from the loop h_t = a_t h_(t-1) + b_t: {first_difference(got, expected)}"
-        return Outcome("failed", 0, f"{reason} ({case['label']})")
-    return Outcome("passed", 3, f"equals the loop h_t = a_t h_(t-1) + b_t {where(cases)}")
 
 
 # ---------------------------------------------------------------------------------- 14.3
@@ -279,30 +276,20 @@ def _hidden_min_gru(rng: np.random.Generator) -> tuple[dict, ...]:
             _min_gru_case("hidden case, T = 33, B = 2, D = 3, H = 2", rng, 33, 2, 3, 2))
 
 
-def _grade_min_gru(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
-    for case, answer in zip(cases, answers):
-        args = [build_argument(spec) for spec in case["args"]]
-        got, expected = numbers(answer), reference_min_gru(*args)
-        if close(got, expected):
-            continue
-        slip = _first_slip(got, _min_gru_slips(*args))
-        reason = slip or f"differs from nn.MinGRU: {first_difference(got, expected)}"
-        return Outcome("failed", 0, f"{reason} ({case['label']})")
-    return Outcome("passed", 3, f"matches nn.MinGRU {where(cases)}")
-
-
 _VISIBLE_RNG = np.random.default_rng(2014)
 
 QUESTIONS = (
     Question(
         qid="14.1", points=3, title="Causal self-attention", answer="causal_self_attention", kind="numbers",
         visible=(_attention_case("visible case, T = 5, D = 4, d = 3, d_v = 3", _VISIBLE_RNG, 5, 4, 3, 3),),
-        hidden=_hidden_attention, grade=_grade_attention,
+        hidden=_hidden_attention,
+        grade=_grade_against(reference_causal_attention, _attention_slips, "causal scaled dot-product attention", 3),
     ),
     Question(
         qid="14.2", points=3, title="The linear recurrence by a parallel scan", answer="parallel_scan",
         kind="numbers", visible=(_scan_case("visible case, T = 10, H = 2", _VISIBLE_RNG, 10, 2),),
-        hidden=_hidden_scan, grade=_grade_scan,
+        hidden=_hidden_scan,
+        grade=_grade_against(reference_recurrence, _scan_slips, "the loop h_t = a_t h_(t-1) + b_t", 3),
     ),
     Question(
         qid="14.3", points=4, title="The backward pass of the linear recurrence",
@@ -313,6 +300,6 @@ QUESTIONS = (
     Question(
         qid="14.4", points=3, title="A minGRU layer", answer="min_gru", kind="numbers",
         visible=(_min_gru_case("visible case, T = 4, B = 2, D = 3, H = 2", _VISIBLE_RNG, 4, 2, 3, 2),),
-        hidden=_hidden_min_gru, grade=_grade_min_gru,
+        hidden=_hidden_min_gru, grade=_grade_against(reference_min_gru, _min_gru_slips, "nn.MinGRU", 3),
     ),
 )
