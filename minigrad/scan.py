@@ -66,12 +66,12 @@ def scan_recurrence(a: np.ndarray, b: np.ndarray, h0: np.ndarray | None = None) 
     """:math:`h_t = a_t \\odot h_{t-1} + b_t` for all :math:`t` by a parallel prefix scan (Hillis and Steele 1986).
 
     :math:`h_0` is folded into the first input, :math:`b_1 \\leftarrow a_1 h_0 + b_1`. Then, in round
-    :math:`k = 0, 1, \\dots`, every position :math:`t \\ge d = 2^k` combines its pair with the pair
+    :math:`k = 1, 2, \\dots`, every position :math:`t > d = 2^{k-1}` combines its pair with the pair
     :math:`d` positions earlier, :math:`(A_t, B_t) \\leftarrow (A_{t-d}, B_{t-d}) \\bullet (A_t, B_t)`,
     all positions at once. After round :math:`k` the pair at :math:`t` covers steps
-    :math:`t - 2^{k+1} + 1` to :math:`t`, so after :math:`\\lceil \\log_2 T \\rceil` rounds it covers
-    the whole prefix and :math:`B_t = h_t`. The work is :math:`O(T \\log T)`, more than the loop's
-    :math:`O(T)`, but the rounds are :math:`\\log_2 T` instead of :math:`T`.
+    :math:`t - 2^k + 1` to :math:`t` (or all from 1), so after :math:`\\lceil \\log_2 T \\rceil`
+    rounds it covers the whole prefix and :math:`B_t = h_t`. The work is :math:`O(T \\log T)`, more
+    than the loop's :math:`O(T)`, but the rounds are :math:`\\log_2 T` instead of :math:`T`.
 
     Args:
         a: coefficients :math:`(T, \\ast)`.
