@@ -10,6 +10,8 @@ sequences. Always predicting the mean, 1, scores a mean squared error of :math:`
 from __future__ import annotations
 
 import functools
+import time
+from typing import Callable
 
 import numpy as np
 
@@ -101,12 +103,13 @@ def train_adding(layer: str, length: int, seed: int, steps: int = 600, lr: float
 
 
 def step_seconds(layer: str, length: int, repeat: int = 7, batch_size: int = 64, hidden_size: int = 32,
-                 **options) -> float:
-    """The median wall-clock time of one training step on the adding problem, in seconds.
+                 clock: Callable[[], float] = time.perf_counter, **options) -> float:
+    """The median time of one training step on the adding problem, in seconds.
 
     One step of :func:`~minigrad.training.fit` on one batch as :func:`train_adding` takes it: forward
     pass, backward pass, clipping and Adam's update, for a fresh :class:`SequenceRegressor`
-    (float32). ``options`` go to the layer (``method="loop"`` for a minGRU).
+    (float32), timed by :func:`~minigrad.experiments.median_seconds` with ``clock``. ``options`` go
+    to the layer (``method="loop"`` for a minGRU).
     """
     rng = np.random.default_rng(0)
     model = SequenceRegressor(layer, 2, hidden_size, rng=rng, dtype=np.float32, **options)
@@ -118,4 +121,4 @@ def step_seconds(layer: str, length: int, repeat: int = 7, batch_size: int = 64,
         fit(loss, model, [batch], optimizer=optimizer, clip_norm=1.0)
 
     step()  # the first call allocates Adam's moments
-    return median_seconds(step, repeat=repeat)
+    return median_seconds(step, repeat=repeat, clock=clock)

@@ -85,3 +85,11 @@ def test_median_seconds_measures_a_sleep():
     assert median_seconds(lambda: None, repeat=3, number=2, clock=lambda: 2.0 * next(ticks)) == 1.0
     with pytest.raises(ValueError):
         median_seconds(lambda: None, repeat=0)
+
+
+def test_median_seconds_on_the_process_clock_does_not_count_sleeping():
+    import time
+
+    assert median_seconds(lambda: time.sleep(0.02), repeat=3, clock=time.process_time) < 0.01
+    busy = median_seconds(lambda: sum(range(200_000)), repeat=3, clock=time.process_time)
+    assert busy > 0
