@@ -1,5 +1,6 @@
-"""Whole networks built from :mod:`minigrad.nn`: an encoder–decoder, a language model, a tagger, a pooled
-classifier (chapters 5, 6 and 7), a read-out of a recurrent layer (chapters 8 to 10).
+"""Whole networks built from :mod:`minigrad.nn`: an encoder–decoder, with or without attention, a language
+model, a tagger, a pooled classifier (chapters 5, 6, 7 and 14), a read-out of a recurrent layer (chapters 8
+to 10 and 14).
 
 The networks of chapters 5 to 7 read integer tokens time-major, :math:`(T, B)`, embed them, run a
 recurrent layer (``"rnn"``, ``"gru"`` or ``"lstm"``, any depth, one or two directions) and map
@@ -16,6 +17,7 @@ import minigrad
 from minigrad import functional as F
 from minigrad.data import sequence_batch
 from minigrad.nn import GRU, LSTM, RNN, Embedding, Linear, Module
+from minigrad.nn.attention import DecoderAttention
 from minigrad.nn.recurrent import length_mask
 from minigrad.tensor import Tensor
 from minigrad.training import History, fit, minibatches
@@ -207,6 +209,12 @@ class EncoderDecoder(Module):
     with :func:`minigrad.nn.decoding.greedy_decode_batch` or
     :func:`minigrad.nn.decoding.beam_search_batch`.
 
+    With ``attention=True`` (chapter 14) every decoder state :math:`s^{(t)}` also looks back at all
+    encoder states :math:`e^{(1)}, \\dots, e^{(n)}` (padding excluded) through
+    :class:`~minigrad.nn.attention.DecoderAttention`, and the output layer reads the result,
+    :math:`o^{(t)} = c + V \\tanh\\big(W_c [a^{(t)}; s^{(t)}] + b_c\\big)` with
+    :math:`a^{(t)} = \\sum_j \\alpha^{(t)}_j e^{(j)}` (Luong et al. 2015).
+
     Args:
         source_vocab: source tokens (padding included).
         target_vocab: target tokens (the start/end token included).
@@ -214,11 +222,13 @@ class EncoderDecoder(Module):
         hidden_size: size of the decoder state and of each encoder direction's state.
         cell: ``"rnn"``, ``"gru"`` or ``"lstm"``, for both recurrent layers.
         bidirectional: read the source in both directions.
+        attention: add attention over the encoder states.
         rng: generator for the initial weights.
     """
 
     def __init__(self, source_vocab: int, target_vocab: int, embedding_dim: int, hidden_size: int,
-                 cell: str = "gru", bidirectional: bool = True, rng: np.random.Generator | None = None) -> None:
+                 cell: str = "gru", bidirectional: bool = True, attention: bool = False,
+                 rng: np.random.Generator | None = None) -> None:
         super().__init__()
         rng = np.random.default_rng() if rng is None else rng
         self.bidirectional = bidirectional
@@ -229,33 +239,64 @@ class EncoderDecoder(Module):
         self.bridge = Linear(context_size, hidden_size, rng=rng)
         self.decoder = _recurrent_layer(cell, embedding_dim + context_size, hidden_size, 1, 0.0, False, rng)
         self.output = Linear(hidden_size, target_vocab, rng=rng)
+        self.attention = DecoderAttention(hidden_size, key_size=context_size, rng=rng) if attention else None
 
     def encode(self, source, source_lengths) -> Tensor:
         """The context :math:`C`, :math:`(B, H)` or :math:`(B, 2H)`, of the source tokens :math:`(S, B)`."""
+        return self._encode(source, source_lengths)[1]
+
+    def _encode(self, source, source_lengths) -> tuple[Tensor, Tensor]:
+        """The encoder states :math:`(S, B, H)` or :math:`(S, B, 2H)`, and the context :math:`C`."""
         states, _ = self.encoder(self.source_embedding(source), lengths=source_lengths)
-        return pool_states(states, source_lengths, "ends" if self.bidirectional else "last")
+        return states, pool_states(states, source_lengths, "ends" if self.bidirectional else "last")
 
     def _first_state(self, context: Tensor):
         """:math:`s^{(0)} = \\tanh(W_C C + b_C)` as the decoder layer takes it, :math:`(1, B, H)` (and a zero cell for an LSTM)."""
         h0 = self.bridge(context).tanh()[None]
         return (h0, minigrad.zeros(tuple(h0.shape), dtype=h0.dtype)) if isinstance(self.decoder, LSTM) else h0
 
-    def decode(self, inputs, context: Tensor, state, lengths=None) -> tuple[Tensor, object]:
+    def decode(self, inputs, context: Tensor, state, lengths=None, memory=None) -> tuple[Tensor, object]:
         """Run the decoder over the tokens ``inputs`` :math:`(T, B)` from ``state`` (as its layer takes it).
 
         Each step reads :math:`[E y^{(t-1)}; C]`, the previous token's embedding beside the context.
-        Returns the logits :math:`(T, B, V)` and the decoder's last state.
+        With attention, ``memory`` is ``(encoder states, source lengths)``, time-major as
+        :meth:`_encode` returns them. Returns the logits :math:`(T, B, V)` and the decoder's last state.
         """
+        logits, state, _ = self._decode(inputs, context, state, lengths, memory)
+        return logits, state
+
+    def _decode(self, inputs, context: Tensor, state, lengths=None, memory=None) -> tuple[Tensor, object, Tensor | None]:
+        """:meth:`decode`, and the attention weights :math:`(B, T, S)` (``None`` without attention)."""
         steps = np.asarray(inputs).shape[0]
         x = minigrad.cat([self.target_embedding(inputs), minigrad.stack([context] * steps, axis=0)], axis=2)
         states, state = self.decoder(x, state, lengths=lengths)
-        return self.output(states), state
+        if self.attention is None:
+            return self.output(states), state, None
+        if memory is None:
+            raise ValueError("EncoderDecoder.decode: a model with attention needs memory=(encoder states, source lengths)")
+        features, weights = self.attention(states, *memory)
+        return self.output(features), state, weights
+
+    def _teacher_forced(self, source, source_lengths, decoder_inputs, target_lengths=None) -> tuple[Tensor, Tensor | None]:
+        states, context = self._encode(source, source_lengths)
+        logits, _, weights = self._decode(decoder_inputs, context, self._first_state(context), target_lengths,
+                                          (states, source_lengths))
+        return logits, weights
 
     def forward(self, source, source_lengths, decoder_inputs, target_lengths=None) -> Tensor:
         """Teacher-forced logits :math:`(T, B, V)`: ``decoder_inputs[t]`` is :math:`y^{(t)}`'s predecessor."""
-        context = self.encode(source, source_lengths)
-        logits, _ = self.decode(decoder_inputs, context, self._first_state(context), target_lengths)
-        return logits
+        return self._teacher_forced(source, source_lengths, decoder_inputs, target_lengths)[0]
+
+    def attention_weights(self, source, source_lengths, decoder_inputs) -> np.ndarray:
+        """The attention weights :math:`\\alpha^{(t)}_j`, :math:`(B, T, S)`, of the teacher-forced decoder.
+
+        Fed the model's own greedy output (after the start token), they are the weights it used
+        while generating it.
+        """
+        if self.attention is None:
+            raise ValueError("EncoderDecoder.attention_weights: this model has no attention")
+        with minigrad.no_grad():
+            return self._teacher_forced(source, source_lengths, decoder_inputs)[1].data
 
     def loss(self, source, source_lengths, decoder_inputs, targets, target_lengths=None,
              ignore_index: int = -1) -> Tensor:
@@ -265,15 +306,22 @@ class EncoderDecoder(Module):
                                ignore_index=ignore_index)
 
     def start(self, source, source_lengths) -> tuple:
-        """The decoding state of every source sequence: ``(s, C)``, batch along axis 0, for :meth:`step`."""
-        context = self.encode(source, source_lengths)
-        return _swap_batch_axis(self._first_state(context)), context
+        """The decoding state of every source sequence, batch along axis 0, for :meth:`step`: ``(s, C)``,
+        and with attention also the encoder states :math:`(B, S, \\cdot)` and the source lengths."""
+        states, context = self._encode(source, source_lengths)
+        state = (_swap_batch_axis(self._first_state(context)), context)
+        if self.attention is None:
+            return state
+        return state + (states.transpose(1, 0, 2), np.asarray(source_lengths))
 
     def step(self, tokens, state) -> tuple[Tensor, tuple]:
         """One decoder step for :mod:`minigrad.nn.decoding`: logits :math:`(B, V)` after the tokens :math:`(B,)`."""
-        decoder_state, context = state
-        logits, decoder_state = self.decode(np.asarray(tokens)[None, :], context, _swap_batch_axis(decoder_state))
-        return logits[0], (_swap_batch_axis(decoder_state), context)
+        decoder_state, context, *memory = state
+        if memory:
+            memory = (memory[0].transpose(1, 0, 2), memory[1])
+        logits, decoder_state = self.decode(np.asarray(tokens)[None, :], context, _swap_batch_axis(decoder_state),
+                                            memory=memory or None)
+        return logits[0], (_swap_batch_axis(decoder_state), context, *state[2:])
 
 
 class RNNTagger(Module):

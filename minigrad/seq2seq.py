@@ -1,112 +1,25 @@
-"""An encoder–decoder over token sequences, with or without attention, and the copy task it is measured on (chapter 14).
+"""The copy task, on which chapter 14 measures the encoder–decoder's bottleneck and what attention changes.
 
-The encoder reads the source :math:`x^{(1)}, \\dots, x^{(S)}` into states
-:math:`s^{(1)}, \\dots, s^{(S)}`; the decoder starts from the last of them, :math:`h^{(0)} = s^{(S)}`,
-and predicts the target one token at a time, fed the previous target token (teacher forcing in
-training, its own previous prediction when generating), as in Sutskever et al. (2014) and chapter 5.
-Without attention the last encoder state is all the decoder ever learns about the source: a
-context vector of fixed size, however long the source. With attention
-(:class:`~minigrad.nn.attention.DecoderAttention`) every decoder state looks back at all encoder
-states. The context enters after the decoder's recurrence (Luong et al. 2015, without input
-feeding), so a teacher-forced decoder still runs in one call of :class:`~minigrad.nn.GRU` and the
-attention of all its steps is one batched product.
+A source of random tokens is to be copied, in the same order, by the encoder–decoder of chapter 5
+(:class:`minigrad.models.EncoderDecoder`), with or without attention. The first token to write
+is the first one read, the longest ago, so without attention the whole source must survive in
+the encoder's last state, the context :math:`C`. :func:`train_copy` trains one model with
+:func:`~minigrad.training.fit`; :func:`greedy_copies` and :func:`copy_accuracy` score it by greedy
+decoding (:func:`~minigrad.nn.decoding.greedy_decode_batch`), the decoder fed its own previous
+token, as in use.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-import minigrad
-from minigrad import functional as F
 from minigrad.experiments import generators
-from minigrad.nn import GRU, Embedding, Linear, Module
-from minigrad.nn.attention import DecoderAttention
+from minigrad.models import EncoderDecoder
+from minigrad.nn.decoding import greedy_decode_batch
 from minigrad.tensor import Tensor
 from minigrad.training import History, fit
 
-__all__ = ["Seq2Seq", "copy_accuracy", "copy_task", "train_copy"]
-
-
-class Seq2Seq(Module):
-    """A GRU encoder and a GRU decoder, optionally with attention over the encoder states (chapter 14).
-
-    .. math::
-        h^{(0)} = s^{(S)}, \\qquad h^{(t)} = \\operatorname{GRU}\\big(h^{(t-1)}, E\\, y^{(t-1)}\\big), \\qquad
-        o^{(t)} = V \\tilde h^{(t)} + c,
-
-    with :math:`\\tilde h^{(t)} = h^{(t)}` without attention and the output of
-    :class:`~minigrad.nn.attention.DecoderAttention` with it; :math:`y^{(0)}` is the start token.
-
-    Args:
-        vocab_size: :math:`V`, tokens of the source and of the target; the decoder's input has one
-            more, the start token :attr:`start_token` :math:`= V`.
-        embedding_dim: size of the token embeddings :math:`E`.
-        hidden_size: :math:`H`, the state of the encoder and of the decoder.
-        attention: look back at every encoder state (``True``) or only start from the last (``False``).
-        rng: generator for the initial weights.
-
-    Shape:
-        ``forward(source, target)``: integer tokens :math:`(S, B)` and :math:`(T, B)`, time-major.
-        Returns the teacher-forced logits :math:`(T, B, V)` and the attention weights
-        :math:`(B, T, S)` (``None`` without attention).
-    """
-
-    def __init__(self, vocab_size: int, embedding_dim: int, hidden_size: int, attention: bool = False,
-                 rng: np.random.Generator | None = None) -> None:
-        super().__init__()
-        rng = np.random.default_rng() if rng is None else rng
-        self.vocab_size, self.start_token = vocab_size, vocab_size
-        self.source_embedding = Embedding(vocab_size, embedding_dim, rng=rng)
-        self.target_embedding = Embedding(vocab_size + 1, embedding_dim, rng=rng)
-        self.encoder = GRU(embedding_dim, hidden_size, rng=rng)
-        self.decoder = GRU(embedding_dim, hidden_size, rng=rng)
-        self.attention = DecoderAttention(hidden_size, rng=rng) if attention else None
-        self.output = Linear(hidden_size, vocab_size, rng=rng)
-
-    def decode(self, previous, states: Tensor, h: Tensor) -> tuple[Tensor, Tensor | None, Tensor]:
-        """Run the decoder on the previous tokens :math:`(T, B)` from its state ``h`` :math:`(1, B, H)`.
-
-        Returns the logits :math:`(T, B, V)`, the attention weights :math:`(B, T, S)` (or ``None``)
-        and the decoder's last state.
-        """
-        decoded, h = self.decoder(self.target_embedding(previous), h)
-        if self.attention is None:
-            return self.output(decoded), None, h
-        features, weights = self.attention(decoded, states)
-        return self.output(features), weights, h
-
-    def forward(self, source, target) -> tuple[Tensor, Tensor | None]:
-        """Teacher-forced logits :math:`(T, B, V)`: step :math:`t` is fed target token :math:`t - 1`."""
-        target = np.asarray(target)
-        previous = np.concatenate([np.full((1, target.shape[1]), self.start_token), target[:-1]])
-        states, h = self.encoder(self.source_embedding(source))
-        logits, weights, _ = self.decode(previous, states, h)
-        return logits, weights
-
-    def loss(self, source, target) -> Tensor:
-        """Mean teacher-forced cross-entropy per target token (nats)."""
-        logits, _ = self(source, target)
-        return F.cross_entropy(logits.reshape(-1, self.vocab_size), np.asarray(target).reshape(-1))
-
-    def generate(self, source, steps: int) -> tuple[np.ndarray, np.ndarray | None]:
-        """Greedy decoding of a batch: feed back the most probable token, ``steps`` times.
-
-        Returns the tokens :math:`(T, B)` and the attention weights :math:`(B, T, S)` (or ``None``).
-        """
-        with minigrad.no_grad():
-            states, h = self.encoder(self.source_embedding(source))
-            token = np.full((1, states.shape[1]), self.start_token)
-            tokens, weights = [], []
-            for _ in range(steps):
-                logits, alpha, h = self.decode(token, states, h)
-                token = logits.data.argmax(axis=-1)
-                tokens.append(token[0])
-                if alpha is not None:
-                    weights.append(alpha.data[:, 0])
-        return np.stack(tokens), (np.stack(weights, axis=1) if weights else None)
-
-    def extra_repr(self) -> str:
-        return f"vocab_size={self.vocab_size}"
+__all__ = ["copy_accuracy", "copy_loss", "copy_model", "copy_task", "greedy_copies", "train_copy"]
 
 
 def copy_task(n: int, length: int, rng: np.random.Generator, vocabulary: int = 8) -> np.ndarray:
@@ -124,17 +37,64 @@ def copy_task(n: int, length: int, rng: np.random.Generator, vocabulary: int = 8
     return rng.integers(0, vocabulary, size=(length, n))
 
 
-def copy_accuracy(model: Seq2Seq, source: np.ndarray) -> tuple[float, float]:
+def copy_model(attention: bool, rng: np.random.Generator, vocabulary: int = 8, embedding_dim: int = 16,
+               hidden_size: int = 32) -> EncoderDecoder:
+    """Chapter 5's encoder–decoder for the copy task: GRUs, a one-directional encoder, with or without attention.
+
+    The target side has one more token than the source, ``vocabulary``: the start token (it is
+    never a target, so it also serves as the end token that greedy decoding watches for).
+    """
+    return EncoderDecoder(vocabulary, vocabulary + 1, embedding_dim, hidden_size, cell="gru", bidirectional=False,
+                          attention=attention, rng=rng)
+
+
+def _start_token(model: EncoderDecoder) -> int:
+    return model.target_embedding.weight.shape[0] - 1
+
+
+def _decoder_inputs(model: EncoderDecoder, tokens: np.ndarray) -> np.ndarray:
+    """The start token, then ``tokens`` without the last: what the decoder reads before each target."""
+    return np.concatenate([np.full((1, tokens.shape[1]), _start_token(model)), tokens[:-1]])
+
+
+def _lengths(source: np.ndarray) -> np.ndarray:
+    return np.full(source.shape[1], source.shape[0])
+
+
+def copy_loss(model: EncoderDecoder, source: np.ndarray) -> Tensor:
+    """Teacher-forced cross-entropy per target token (nats) of copying ``source`` :math:`(T, B)`."""
+    return model.loss(source, _lengths(source), _decoder_inputs(model, source), source)
+
+
+def greedy_copies(model: EncoderDecoder, source: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The model's greedy copies of ``source`` :math:`(T, B)`, and where it looked while writing them.
+
+    Returns:
+        The tokens written, :math:`(T, B)` (``-1`` after a sequence that ended early), and the
+        attention weights :math:`(B, T, S)` (``None`` without attention).
+    """
+    start = _start_token(model)
+    steps = source.shape[0]
+    decoded = greedy_decode_batch(model.step, model.start(source, _lengths(source)), start, start, max_length=steps)
+    copies = np.full(source.shape, -1)
+    for b, (tokens, _) in enumerate(decoded):
+        copies[:len(tokens), b] = tokens
+    if model.attention is None:
+        return copies, None
+    return copies, model.attention_weights(source, _lengths(source), _decoder_inputs(model, np.maximum(copies, 0)))
+
+
+def copy_accuracy(model: EncoderDecoder, source: np.ndarray) -> tuple[float, float]:
     """Greedy copies of ``source`` :math:`(T, B)`: the fraction of tokens right, and of whole sequences right."""
-    copied, _ = model.generate(source, source.shape[0])
-    right = copied == source
+    copies, _ = greedy_copies(model, source)
+    right = copies == source
     return float(right.mean()), float(right.all(axis=0).mean())
 
 
 def train_copy(length: int, seed: int, attention: bool, steps: int = 600, lr: float = 0.01,
                every: int | None = None, vocabulary: int = 8, embedding_dim: int = 16, hidden_size: int = 32,
-               batch_size: int = 64, test_size: int = 1000) -> tuple[Seq2Seq, History, np.ndarray]:
-    """Train a :class:`Seq2Seq` on the copy task with :func:`~minigrad.training.fit` (chapter 14).
+               batch_size: int = 64, test_size: int = 1000) -> tuple[EncoderDecoder, History, np.ndarray]:
+    """Train :func:`copy_model` on the copy task with :func:`~minigrad.training.fit` (chapter 14).
 
     ``generators(seed)`` gives one stream for the initial weights and one for the data, so that the
     models with and without attention trained with the same seed see the same test set and the
@@ -156,9 +116,9 @@ def train_copy(length: int, seed: int, attention: bool, steps: int = 600, lr: fl
         (``history.evaluations`` holds the test token errors) and the test sources :math:`(T, N)`.
     """
     init_rng, data_rng = generators(seed)
-    model = Seq2Seq(vocabulary, embedding_dim, hidden_size, attention=attention, rng=init_rng)
+    model = copy_model(attention, init_rng, vocabulary, embedding_dim, hidden_size)
     test = copy_task(test_size, length, data_rng, vocabulary)
     batches = (copy_task(batch_size, length, data_rng, vocabulary) for _ in range(steps))
-    history = fit(lambda source: model.loss(source, source), model, batches, lr=lr, clip_norm=1.0,
+    history = fit(lambda source: copy_loss(model, source), model, batches, lr=lr, clip_norm=1.0,
                   evaluate=lambda: 1.0 - copy_accuracy(model, test)[0], every=every)
     return model, history, test

@@ -1,43 +1,31 @@
-"""The encoder–decoder of chapter 14 (minigrad.seq2seq): teacher forcing, greedy decoding, training."""
+"""The copy task of chapter 14 (minigrad.seq2seq) on chapter 5's encoder–decoder: greedy copies, attention maps, training."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from minigrad import gradcheck
-from minigrad.seq2seq import Seq2Seq, copy_accuracy, copy_task, train_copy
+import minigrad
+from minigrad.seq2seq import copy_accuracy, copy_loss, copy_model, copy_task, greedy_copies, train_copy
 
 
 @pytest.mark.parametrize("attention", [False, True])
-def test_greedy_decoding_replays_teacher_forcing_on_its_own_tokens(attention):
+def test_greedy_copies_replay_teacher_forcing_on_their_own_tokens(attention):
     rng = np.random.default_rng(0)
-    model = Seq2Seq(5, 4, 6, attention=attention, rng=rng)
+    model = copy_model(attention, rng, vocabulary=5, embedding_dim=4, hidden_size=6)
     source = copy_task(7, 4, rng, 5)
-    tokens, weights = model.generate(source, 3)
-    logits, forced_weights = model(source, tokens)  # feeding its own tokens back reproduces them
-    np.testing.assert_array_equal(logits.data.argmax(axis=-1), tokens)
+    copies, weights = greedy_copies(model, source)
+    assert copies.shape == (4, 7) and copies.min() >= -1 and copies.max() <= 5
+    written = copies >= 0  # -1 after a sequence that wrote the end token, 5
+    decoder_inputs = np.concatenate([np.full((1, 7), 5), np.maximum(copies[:-1], 0)])
+    with minigrad.no_grad():
+        logits = model(source, np.full(7, 4), decoder_inputs).data
+    np.testing.assert_array_equal(logits.argmax(axis=-1)[written], copies[written])
     if attention:
-        assert weights.shape == (7, 3, 4)
-        np.testing.assert_allclose(weights, forced_weights.data, rtol=1e-10)
+        assert weights.shape == (7, 4, 4)
         np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=1e-12)
     else:
-        assert weights is None and forced_weights is None
-
-
-def test_attention_adds_only_the_attention_parameters():
-    plain = dict(Seq2Seq(5, 4, 6, rng=np.random.default_rng(0)).named_parameters())
-    attended = dict(Seq2Seq(5, 4, 6, attention=True, rng=np.random.default_rng(0)).named_parameters())
-    assert set(attended) - set(plain) == {"attention.query.weight", "attention.combine.weight",
-                                          "attention.combine.bias"}
-
-
-def test_loss_gradient_reaches_the_encoder():
-    rng = np.random.default_rng(1)
-    model = Seq2Seq(4, 3, 3, attention=True, rng=rng)
-    source = copy_task(2, 3, rng, 4)
-    params = [model.encoder.weight_hh_l0, model.attention.query.weight]
-    assert gradcheck(lambda *p: model.loss(source, source), *params)
+        assert weights is None
 
 
 def test_copy_task_and_accuracy():
@@ -46,9 +34,10 @@ def test_copy_task_and_accuracy():
     assert source.shape == (6, 50) and set(np.unique(source)) <= {0, 1, 2}
     with pytest.raises(ValueError):
         copy_task(5, 0, rng)
-    model = Seq2Seq(3, 4, 5, rng=rng)
+    model = copy_model(False, rng, vocabulary=3, embedding_dim=4, hidden_size=5)
     token, sequence = copy_accuracy(model, source)
     assert 0.0 <= sequence <= token <= 1.0
+    assert copy_loss(model, source).item() > 0
 
 
 def test_training_with_attention_learns_to_copy_short_sequences():
@@ -57,3 +46,5 @@ def test_training_with_attention_learns_to_copy_short_sequences():
     token, _ = copy_accuracy(model, test)
     assert token > 0.9, token  # chance is 1/8
     assert history.evaluations[-1][1] == pytest.approx(1 - token)
+    copies, weights = greedy_copies(model, test[:, :50])
+    assert (weights.argmax(axis=-1) == np.arange(4)).mean() > 0.8  # it looks at the token it copies

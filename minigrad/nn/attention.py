@@ -4,7 +4,7 @@ One function, :func:`dot_product_attention`, does the arithmetic for both uses t
 of it:
 
 * a decoder that looks back at every encoder state (:class:`DecoderAttention`, used by
-  :class:`minigrad.seq2seq.Seq2Seq`),
+  :class:`minigrad.models.EncoderDecoder`),
 * self-attention, in which every position of one sequence looks at every other
   (:class:`SelfAttention`).
 
@@ -136,30 +136,38 @@ class DecoderAttention(Module):
 
     :math:`W_a` is ``query.weight``; :math:`W_c, b_c` are the ``Linear`` ``combine``. The scale
     :math:`1/\\sqrt{H}` is Vaswani et al.'s; Luong et al. leave it out, which :math:`W_a` can absorb.
+    When the encoder states have another size :math:`K` (a bidirectional encoder's are :math:`2H`),
+    :math:`W_a` is :math:`K \\times H` and the scale :math:`1/\\sqrt{K}`.
 
     Args:
-        hidden_size: :math:`H`, the size of decoder and encoder states.
+        hidden_size: :math:`H`, the size of the decoder states.
+        key_size: :math:`K`, the size of the encoder states (default :math:`H`).
         rng: generator for the initial weights.
 
     Shape:
-        ``forward(decoded, states)``: decoder states :math:`(T, B, H)` and encoder states
-        :math:`(S, B, H)`, time-major. Returns :math:`\\tilde h` :math:`(T, B, H)` and the weights
+        ``forward(decoded, states, lengths=None)``: decoder states :math:`(T, B, H)` and encoder
+        states :math:`(S, B, K)`, time-major; ``lengths`` (:math:`B` integers) leaves out the
+        padding after each source. Returns :math:`\\tilde h` :math:`(T, B, H)` and the weights
         :math:`\\alpha`, :math:`(B, T, S)`.
     """
 
-    def __init__(self, hidden_size: int, rng: np.random.Generator | None = None) -> None:
+    def __init__(self, hidden_size: int, key_size: int | None = None, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         rng = np.random.default_rng() if rng is None else rng
         self.hidden_size = hidden_size
-        self.query = Linear(hidden_size, hidden_size, bias=False, rng=rng)
-        self.combine = Linear(2 * hidden_size, hidden_size, rng=rng)
+        self.key_size = hidden_size if key_size is None else key_size
+        self.query = Linear(hidden_size, self.key_size, bias=False, rng=rng)
+        self.combine = Linear(self.key_size + hidden_size, hidden_size, rng=rng)
 
-    def forward(self, decoded, states) -> tuple[Tensor, Tensor]:
+    def forward(self, decoded, states, lengths=None) -> tuple[Tensor, Tensor]:
         """Return :math:`\\tilde h^{(1..T)}` and :math:`\\alpha`."""
         decoded, states = as_tensor(decoded), as_tensor(states)
         keys = states.transpose(1, 0, 2)
-        context, weights = dot_product_attention(self.query(decoded).transpose(1, 0, 2), keys, keys)
+        mask = None
+        if lengths is not None:
+            mask = (np.arange(keys.shape[1]) < np.asarray(lengths)[:, None])[:, None, :]  # (B, 1, S)
+        context, weights = dot_product_attention(self.query(decoded).transpose(1, 0, 2), keys, keys, mask=mask)
         return self.combine(cat([context.transpose(1, 0, 2), decoded], axis=-1)).tanh(), weights
 
     def extra_repr(self) -> str:
-        return f"{self.hidden_size}"
+        return f"{self.hidden_size}" + (f", key_size={self.key_size}" if self.key_size != self.hidden_size else "")
