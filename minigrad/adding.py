@@ -1,88 +1,43 @@
-"""The adding problem as a benchmark of long-range memory: a recurrent layer read out at its last step (chapter 14).
+"""Chapter 14's runs on the adding problem: the GRU and minGRU after the same number of steps, and the time of one step.
 
-:func:`minigrad.data.adding_problem` draws the task: the target is the sum of the two marked values
-of a sequence, the first of them at least :math:`T/2` steps before the end. A
-:class:`SequenceRegressor` runs a recurrent layer over the sequence and maps its last state to one
-number; :func:`train_adding` trains it with :func:`~minigrad.training.fit` and scores it on fresh
-sequences. Always predicting the mean, 1, scores a mean squared error of :math:`1/6`.
+The network is :class:`minigrad.models.RecurrentReadout` (a recurrent layer read out at its last
+step) and the task :class:`minigrad.longrange.AddingTask` (chapters 8 to 10): the target is the
+sum of the two marked values of a sequence, the first of them at least :math:`T/2` steps before
+the end; always predicting the mean, 1, scores a mean squared error of :math:`1/6`.
+:func:`minigrad.longrange.train_until_solved` trains until that error reaches the task's
+threshold; :func:`train_adding` trains for a fixed number of steps instead, so that two layers can
+be compared at every step of the same budget, and :func:`step_seconds` times one of those steps.
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import Callable
 
 import numpy as np
 
 import minigrad
-from minigrad.data import adding_problem
 from minigrad.experiments import generators, median_seconds
-from minigrad.nn import GRU, LSTM, RNN, Linear, MinGRU, Module
-from minigrad.tensor import Tensor
+from minigrad.longrange import AddingTask
+from minigrad.models import RecurrentReadout
 from minigrad.optim import Adam
 from minigrad.training import History, fit
 
-__all__ = ["LAYERS", "SequenceRegressor", "batch_loss", "mean_squared_error", "step_seconds", "train_adding"]
-
-LAYERS = {"RNN": RNN, "GRU": GRU, "LSTM": LSTM, "minGRU": MinGRU}
-"""The recurrent layers a :class:`SequenceRegressor` can use, by name."""
+__all__ = ["step_seconds", "train_adding"]
 
 
-class SequenceRegressor(Module):
-    """A recurrent layer and a ``Linear`` read-out of its last state, :math:`\\hat y = w^\\top h^{(T)} + c`.
-
-    Args:
-        layer: a key of :data:`LAYERS`.
-        input_size: features per step.
-        hidden_size: :math:`H`.
-        rng: generator for the initial weights.
-        dtype: ``np.float64`` or ``np.float32``.
-        options: passed on to the layer (``method="loop"`` for a minGRU).
-
-    Shape:
-        ``forward(x)``: ``x`` :math:`(T, B, D)`; returns :math:`(B,)`.
-    """
-
-    def __init__(self, layer: str, input_size: int, hidden_size: int, rng: np.random.Generator | None = None,
-                 dtype=np.float64, **options) -> None:
-        super().__init__()
-        if layer not in LAYERS:
-            raise ValueError(f"SequenceRegressor: layer must be one of {tuple(LAYERS)}, got {layer!r}")
-        rng = np.random.default_rng() if rng is None else rng
-        self.rnn = LAYERS[layer](input_size, hidden_size, rng=rng, dtype=dtype, **options)
-        self.head = Linear(hidden_size, 1, rng=rng, dtype=dtype)
-
-    def forward(self, x) -> Tensor:
-        """Return :math:`\\hat y`, one number per sequence."""
-        output, _ = self.rnn(x)
-        return self.head(output[-1])[:, 0]
-
-
-def batch_loss(model: Module, batch: tuple[np.ndarray, np.ndarray]) -> Tensor:
-    """The mean squared error :math:`\\frac{1}{B}\\sum_b (\\hat y_b - y_b)^2` of a batch ``(x, y)``."""
-    x, y = batch
-    return ((model(Tensor(x)) - Tensor(y)) ** 2).mean()
-
-
-def mean_squared_error(model: Module, x: np.ndarray, y: np.ndarray) -> float:
-    """:func:`batch_loss` as a number, without a graph."""
-    with minigrad.no_grad():
-        return batch_loss(model, (x, y)).item()
-
-
-def train_adding(layer: str, length: int, seed: int, steps: int = 600, lr: float = 0.03, hidden_size: int = 32,
+def train_adding(cell: str, length: int, seed: int, steps: int = 600, lr: float = 0.03, hidden_size: int = 32,
                  batch_size: int = 64, test_size: int = 1000,
-                 every: int | None = None) -> tuple[SequenceRegressor, History, tuple[np.ndarray, np.ndarray]]:
-    """Train a :class:`SequenceRegressor` on the adding problem (chapters 10 and 14).
+                 every: int | None = None) -> tuple[RecurrentReadout, History, tuple[np.ndarray, np.ndarray]]:
+    """Train a :class:`~minigrad.models.RecurrentReadout` on the adding problem for ``steps`` steps (chapter 14).
 
-    Chapter 10's budget: Adam with learning rate ``lr`` on ``steps`` batches of ``batch_size``
+    Chapter 10's setting: Adam with learning rate ``lr`` on ``steps`` batches of ``batch_size``
     fresh sequences, gradients clipped to norm 1, float32. ``generators(seed)`` gives the weights
     and the data separate streams, so every layer trained with one seed sees the same test set
     (drawn first) and the same batches.
 
     Args:
-        layer: a key of :data:`LAYERS`.
+        cell: ``"gru"``, ``"mingru"``, or another cell of :class:`~minigrad.models.RecurrentReadout`.
         length: :math:`T`.
         seed: the seed of the run.
         steps, lr, hidden_size, batch_size, test_size: the budget and the sizes.
@@ -92,33 +47,41 @@ def train_adding(layer: str, length: int, seed: int, steps: int = 600, lr: float
     Returns:
         ``(model, history, (x_test, y_test))``; ``history.evaluations[-1][1]`` is the final test MSE.
     """
+    task = AddingTask(length)
     init_rng, data_rng = generators(seed)
-    model = SequenceRegressor(layer, 2, hidden_size, rng=init_rng, dtype=np.float32)
-    x_test, y_test = adding_problem(test_size, length, data_rng, np.float32)
-    batches = (adding_problem(batch_size, length, data_rng, np.float32) for _ in range(steps))
+    model = RecurrentReadout(task.input_size, hidden_size, task.output_size, cell, task.readout, rng=init_rng,
+                             dtype=np.float32)
+    x_test, y_test = task.sample(test_size, data_rng)
+    batches = (task.sample(batch_size, data_rng) for _ in range(steps))
 
-    history = fit(functools.partial(batch_loss, model), model, batches, lr=lr, clip_norm=1.0,
-                  evaluate=lambda: mean_squared_error(model, x_test, y_test), every=every)
+    def test_error() -> float:
+        with minigrad.no_grad():
+            return task.error(model(x_test), y_test)
+
+    history = fit(lambda batch: task.loss(model(batch[0]), batch[1]), model, batches, lr=lr, clip_norm=1.0,
+                  evaluate=test_error, every=every)
     return model, history, (x_test, y_test)
 
 
-def step_seconds(layer: str, length: int, repeat: int = 7, batch_size: int = 64, hidden_size: int = 32,
+def step_seconds(cell: str, length: int, repeat: int = 7, batch_size: int = 64, hidden_size: int = 32,
                  clock: Callable[[], float] = time.perf_counter, **options) -> float:
     """The median time of one training step on the adding problem, in seconds.
 
     One step of :func:`~minigrad.training.fit` on one batch as :func:`train_adding` takes it: forward
-    pass, backward pass, clipping and Adam's update, for a fresh :class:`SequenceRegressor`
-    (float32), timed by :func:`~minigrad.experiments.median_seconds` with ``clock``. ``options`` go
-    to the layer (``method="loop"`` for a minGRU).
+    pass, backward pass, clipping and Adam's update, for a fresh
+    :class:`~minigrad.models.RecurrentReadout` (float32), timed by
+    :func:`~minigrad.experiments.median_seconds` with ``clock``. ``options`` go to the layer
+    (``method="loop"`` for a minGRU).
     """
+    task = AddingTask(length)
     rng = np.random.default_rng(0)
-    model = SequenceRegressor(layer, 2, hidden_size, rng=rng, dtype=np.float32, **options)
+    model = RecurrentReadout(task.input_size, hidden_size, task.output_size, cell, task.readout, rng=rng,
+                             dtype=np.float32, **options)
     optimizer = Adam(model.parameters(), lr=0.01)
-    batch = adding_problem(batch_size, length, rng, np.float32)
-    loss = functools.partial(batch_loss, model)
+    batch = task.sample(batch_size, rng)
 
     def step() -> None:
-        fit(loss, model, [batch], optimizer=optimizer, clip_norm=1.0)
+        fit(lambda b: task.loss(model(b[0]), b[1]), model, [batch], optimizer=optimizer, clip_norm=1.0)
 
     step()  # the first call allocates Adam's moments
     return median_seconds(step, repeat=repeat, clock=clock)

@@ -16,7 +16,7 @@ import numpy as np
 import minigrad
 from minigrad import functional as F
 from minigrad.data import sequence_batch
-from minigrad.nn import GRU, LSTM, RNN, Embedding, Linear, Module
+from minigrad.nn import GRU, LSTM, RNN, Embedding, Linear, MinGRU, Module
 from minigrad.nn.attention import DecoderAttention
 from minigrad.nn.recurrent import length_mask
 from minigrad.tensor import Tensor
@@ -26,6 +26,7 @@ __all__ = ["CharLanguageModel", "EncoderDecoder", "RNNTagger", "PooledClassifier
            "fit_language_model", "pool_states", "POOLINGS", "READOUTS"]
 
 _CELLS = {"rnn": RNN, "gru": GRU, "lstm": LSTM}
+_READOUT_CELLS = {**_CELLS, "mingru": MinGRU}
 POOLINGS = ("last", "mean", "max", "ends")
 """The pooling methods of :func:`pool_states`."""
 READOUTS = ("last", "every")
@@ -449,22 +450,24 @@ class RecurrentReadout(Module):
         input_size: :math:`D`, features per step.
         hidden_size: :math:`H`.
         output_size: outputs per prediction (1 for a regression, the classes for a classifier).
-        cell: ``"rnn"``, ``"gru"`` or ``"lstm"``.
+        cell: ``"rnn"``, ``"gru"``, ``"lstm"`` or ``"mingru"`` (:class:`~minigrad.nn.MinGRU`, chapter 14).
         readout: one of :data:`READOUTS`.
         rng: generator for the initial weights.
         dtype: ``np.float64`` (default) or ``np.float32``.
+        options: passed on to the layer (``method="loop"`` for a minGRU).
     """
 
     def __init__(self, input_size: int, hidden_size: int, output_size: int, cell: str = "lstm",
-                 readout: str = "last", rng: np.random.Generator | None = None, dtype=np.float64) -> None:
+                 readout: str = "last", rng: np.random.Generator | None = None, dtype=np.float64,
+                 **options) -> None:
         super().__init__()
-        if cell not in _CELLS:
-            raise ValueError(f"RecurrentReadout: cell must be one of {tuple(_CELLS)}, got {cell!r}")
+        if cell not in _READOUT_CELLS:
+            raise ValueError(f"RecurrentReadout: cell must be one of {tuple(_READOUT_CELLS)}, got {cell!r}")
         if readout not in READOUTS:
             raise ValueError(f"RecurrentReadout: readout must be one of {READOUTS}, got {readout!r}")
         rng = np.random.default_rng() if rng is None else rng
         self.cell, self.readout = cell, readout
-        self.rnn = _CELLS[cell](input_size, hidden_size, rng=rng, dtype=dtype)
+        self.rnn = _READOUT_CELLS[cell](input_size, hidden_size, rng=rng, dtype=dtype, **options)
         self.output = Linear(hidden_size, output_size, rng=rng, dtype=dtype)
 
     def forward(self, x) -> Tensor:

@@ -8,7 +8,7 @@ steps, and records the greedy copies' token accuracy on 1,000 held-out sequences
 and the whole-sequence accuracy at the end.
 
 **minGRU** (``ch14_mingru.json``). For every sequence length and seed, trains
-:class:`minigrad.adding.SequenceRegressor` with an ``nn.GRU`` and with an ``nn.MinGRU`` layer of 32
+:class:`minigrad.models.RecurrentReadout` with an ``nn.GRU`` and with an ``nn.MinGRU`` layer of 32
 units (:func:`minigrad.adding.train_adding`: chapter 10's setting, Adam on batches of 64 fresh
 sequences, gradients clipped to norm 1, float32, 600 steps) and
 records the mean squared error on 1,000 held-out sequences every 100 steps. (The chapter times the
@@ -42,7 +42,7 @@ MINGRU = {"full": {"lengths": [100, 400], "seeds": [0, 1, 2, 3, 4], "steps": 600
           "quick": {"lengths": [10, 20], "seeds": [0, 1], "steps": 10, "every": 5,
                     "learning_rates": [0.03, 0.1], "tuning_seed": 1000}}
 MODELS = {"plain": False, "attention": True}
-LAYERS = ("GRU", "minGRU")
+LAYERS = {"GRU": "gru", "minGRU": "mingru"}  # the name in the results: the cell of RecurrentReadout
 
 
 def attention_sweep(config: dict) -> dict:
@@ -79,7 +79,7 @@ def mingru_sweep(config: dict) -> dict:
     for layer in LAYERS:
         tuning[layer] = {}
         for lr in config["learning_rates"]:
-            _, history, _ = train_adding(layer, config["lengths"][0], config["tuning_seed"],
+            _, history, _ = train_adding(LAYERS[layer], config["lengths"][0], config["tuning_seed"],
                                          steps=config["steps"], lr=lr)
             tuning[layer][str(lr)] = history.evaluations[-1][1]
             print(f"tuning {layer:6} lr {lr:<5} test MSE {tuning[layer][str(lr)]:.4f}", flush=True)
@@ -88,7 +88,7 @@ def mingru_sweep(config: dict) -> dict:
     for length in config["lengths"]:
         for seed in config["seeds"]:
             for layer in LAYERS:
-                _, history, _ = train_adding(layer, length, seed, steps=config["steps"], lr=chosen[layer],
+                _, history, _ = train_adding(LAYERS[layer], length, seed, steps=config["steps"], lr=chosen[layer],
                                              every=config["every"])
                 runs.append({"layer": layer, "length": length, "seed": seed,
                              "steps": [step for step, _ in history.evaluations],

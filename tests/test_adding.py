@@ -1,36 +1,29 @@
-"""The adding-problem benchmark (minigrad.adding): the regressor, the training run, the timing."""
+"""Chapter 14's adding-problem runs (minigrad.adding): a fixed budget, the same numbers as the task's own error, the timing."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from minigrad.adding import SequenceRegressor, mean_squared_error, step_seconds, train_adding
-from minigrad.data import adding_problem
-
-
-@pytest.mark.parametrize("layer", ["RNN", "GRU", "LSTM", "minGRU"])
-def test_regressor_reads_the_last_state(layer):
-    rng = np.random.default_rng(0)
-    model = SequenceRegressor(layer, 2, 5, rng=rng)
-    x, _ = adding_problem(3, 6, rng)
-    y = model(x)
-    assert y.shape == (3,)
-    x_changed = x.copy()
-    x_changed[0] += 1.0
-    assert not np.allclose(model(x_changed).data, y.data)  # the first step reaches the output
-
-
-def test_regressor_rejects_an_unknown_layer():
-    with pytest.raises(ValueError, match="must be one of"):
-        SequenceRegressor("transformer", 2, 3)
+import minigrad
+from minigrad.adding import step_seconds, train_adding
+from minigrad.longrange import AddingTask
 
 
 def test_min_gru_learns_the_adding_problem_quickly():
-    model, history, (x_test, y_test) = train_adding("minGRU", 20, seed=0, steps=200, lr=0.03, test_size=300)
-    assert history.evaluations[-1][1] == pytest.approx(mean_squared_error(model, x_test, y_test))
+    model, history, (x_test, y_test) = train_adding("mingru", 20, seed=0, steps=200, lr=0.03, test_size=300)
+    assert history.steps == 200 and [step for step, _ in history.evaluations] == [200]
+    with minigrad.no_grad():
+        assert history.evaluations[-1][1] == pytest.approx(AddingTask(20).error(model(x_test), y_test))
     assert history.evaluations[-1][1] < 0.05  # always predicting 1 scores 1/6
 
 
+def test_layers_trained_with_one_seed_see_the_same_test_set():
+    _, _, (x_gru, y_gru) = train_adding("gru", 8, seed=4, steps=1, test_size=10)
+    _, _, (x_min, y_min) = train_adding("mingru", 8, seed=4, steps=1, test_size=10)
+    np.testing.assert_array_equal(x_gru, x_min)
+    np.testing.assert_array_equal(y_gru, y_min)
+
+
 def test_step_seconds_is_a_positive_time():
-    assert 0 < step_seconds("minGRU", 8, repeat=2, method="loop") < 5
+    assert 0 < step_seconds("mingru", 8, repeat=2, method="loop") < 5

@@ -269,3 +269,15 @@ def test_encoder_decoder_attention_adds_only_its_parameters_and_its_gradients_ch
     source, inputs, targets = rng.integers(0, 5, (3, 2)), rng.integers(0, 4, (2, 2)), rng.integers(0, 4, (2, 2))
     assert gradcheck(lambda *p: attended.loss(source, np.array([3, 3]), inputs, targets),
                               attended.encoder.weight_hh_l0, attended.attention.query.weight)
+
+
+def test_recurrent_readout_takes_a_min_gru_and_its_options():
+    from minigrad.models import RecurrentReadout
+
+    x = np.random.default_rng(0).normal(size=(5, 3, 2))
+    scan = RecurrentReadout(2, 4, 1, "mingru", rng=np.random.default_rng(1))
+    loop = RecurrentReadout(2, 4, 1, "mingru", rng=np.random.default_rng(1), method="loop")
+    assert isinstance(scan.rnn, nn.MinGRU) and loop.rnn.method == "loop"
+    np.testing.assert_allclose(scan(x).data, loop(x).data, atol=1e-12)
+    with pytest.raises(ValueError, match="must be one of"):
+        RecurrentReadout(2, 4, 1, "transformer")
