@@ -156,12 +156,14 @@ def test_pool_states_rejects_empty_or_too_long_sequences_by_name():
         pool_states(outputs, np.array([1.0, 2.0]), "mean")
 
 
-@pytest.mark.parametrize("cell,bidirectional", [("gru", True), ("lstm", False), ("rnn", True)])
-def test_encoder_decoder_steps_reproduce_the_teacher_forced_logits(cell, bidirectional):
+@pytest.mark.parametrize("cell,bidirectional,attention", [("gru", True, False), ("lstm", False, False),
+                                                            ("rnn", True, False), ("gru", True, True),
+                                                            ("lstm", False, True)])
+def test_encoder_decoder_steps_reproduce_the_teacher_forced_logits(cell, bidirectional, attention):
     from minigrad.models import EncoderDecoder
 
     rng = np.random.default_rng(6)
-    model = EncoderDecoder(7, 5, 3, 4, cell=cell, bidirectional=bidirectional, rng=rng)
+    model = EncoderDecoder(7, 5, 3, 4, cell=cell, bidirectional=bidirectional, attention=attention, rng=rng)
     source = np.array([[1, 2, 3], [4, 5, 0], [6, 0, 0]])  # (S=3, B=3), padded with 0
     source_lengths = np.array([3, 2, 1])
     decoder_inputs = np.array([[0, 0, 0], [2, 3, 4], [1, 1, 2]])
@@ -175,6 +177,11 @@ def test_encoder_decoder_steps_reproduce_the_teacher_forced_logits(cell, bidirec
     with minigrad.no_grad():
         alone = model(source[:1, 2:], source_lengths[2:], decoder_inputs[:, 2:]).data
     np.testing.assert_allclose(alone[:, 0], forced[:, 2], atol=1e-12)
+    if attention:  # because padding gets no attention weight
+        weights = model.attention_weights(source, source_lengths, decoder_inputs)
+        assert weights.shape == (3, 3, 3)
+        np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=1e-12)
+        assert (weights[1, :, 2:] == 0).all() and (weights[2, :, 1:] == 0).all()
 
 
 def test_encoder_decoder_context_reaches_every_decoder_step_and_training_lowers_the_loss():
@@ -228,29 +235,6 @@ def test_fit_language_model_stops_early_and_keeps_the_best_epoch():
     assert -model.token_log_probs(words[:6], 0).mean() == pytest.approx(history.best_value, rel=1e-6)
     assert history.stopped_early or len(values) == 30
     assert all(step % 6 == 0 for step, _ in history.evaluations)  # once per epoch of 6 batches
-
-
-@pytest.mark.parametrize("cell,bidirectional", [("gru", True), ("lstm", False)])
-def test_encoder_decoder_with_attention_steps_reproduce_the_teacher_forced_logits(cell, bidirectional):
-    from minigrad.models import EncoderDecoder
-
-    rng = np.random.default_rng(8)
-    model = EncoderDecoder(7, 5, 3, 4, cell=cell, bidirectional=bidirectional, attention=True, rng=rng)
-    source = np.array([[1, 2, 3], [4, 5, 0], [6, 0, 0]])  # (S=3, B=3), padded with 0
-    source_lengths = np.array([3, 2, 1])
-    decoder_inputs = np.array([[0, 0, 0], [2, 3, 4], [1, 1, 2]])
-    with minigrad.no_grad():
-        forced = model(source, source_lengths, decoder_inputs).data
-        state = model.start(source, source_lengths)
-        for t in range(3):
-            logits, state = model.step(decoder_inputs[t], state)
-            np.testing.assert_allclose(logits.data, forced[t], atol=1e-12)
-        weights = model.attention_weights(source, source_lengths, decoder_inputs)
-        alone = model(source[:1, 2:], source_lengths[2:], decoder_inputs[:, 2:]).data
-    assert weights.shape == (3, 3, 3)
-    np.testing.assert_allclose(weights.sum(axis=-1), 1.0, rtol=1e-12)
-    assert (weights[1, :, 2:] == 0).all() and (weights[2, :, 1:] == 0).all()  # padding gets no weight
-    np.testing.assert_allclose(alone[:, 0], forced[:, 2], atol=1e-12)  # so it changes nothing
 
 
 def test_encoder_decoder_attention_adds_only_its_parameters_and_its_gradients_check():
