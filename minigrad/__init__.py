@@ -12,6 +12,9 @@ from minigrad.scalar import Value
 from minigrad.tensor import Tensor, cat, ones, randn, stack, tensor, zeros
 from minigrad import nn, optim  # after the engine: both build on Tensor
 from minigrad import experiments, training  # seeds and spreads; the one training loop
+from minigrad.display import show_numpy_scalars_plainly
+
+show_numpy_scalars_plainly()  # in a notebook, 0.25 rather than np.float64(0.25) (what glue stores)
 
 __all__ = [
     "Tensor",
