@@ -153,6 +153,7 @@ QUESTIONS = (
         kind="numbers",
         visible=(_count_case("visible case, |V| = 83, T = 18, H = 32", 83, 18, 32),),
         hidden=_hidden_counts, grade=_grade_counts,
+        borrowed=("minigrad.nn.Linear", "minigrad.nn.ElmanRNN"), on_borrowed="review",
     ),
     Question(
         qid="1.3", points=2, title="The receptive field of stacked convolutions", answer="receptive_field",

@@ -299,12 +299,14 @@ QUESTIONS = (
         visible=({"label": "visible case, τ = 3",
                   "args": [{"symbol": "w"}, {"symbols": _state_symbols(3)}]},),
         hidden=_hidden_recurrence, grade=_grade_recurrence,
+        borrowed=("sympy.diff",),
     ),
     Question(
         qid="2.3", points=3, title="Backpropagation through time, step by step",
         answer="bptt_contributions", kind="numbers",
         visible=(_bptt_case("visible case, τ = 4", np.random.default_rng(2023), 4),),
         hidden=_hidden_bptt, grade=_grade_bptt,
+        borrowed=("minigrad.scalar.Value.backward",),
     ),
     Question(
         qid="2.4", points=2, title="A new Value op: softplus", answer="softplus", kind="value_op",

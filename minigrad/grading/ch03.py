@@ -212,11 +212,13 @@ QUESTIONS = (
         qid="3.3", points=3, title="The summed negative log-likelihood", answer="sequence_nll", kind="numbers",
         visible=(_nll_case("visible case, τ = 5, 3 classes", np.random.default_rng(303), 5, 3),),
         hidden=_hidden_nlls, grade=_grade_nll,
+        borrowed=("minigrad.functional.cross_entropy",),
     ),
     Question(
         qid="3.4", points=3, title="The forward pass of a batch", answer="elman_forward", kind="numbers",
         visible=(_forward_case("visible case, τ = 4, B = 2, D = 3, H = 4, O = 2", np.random.default_rng(304),
                                4, 2, 3, 4, 2),),
         hidden=_hidden_forwards, grade=_grade_forward,
+        borrowed=("minigrad.nn.ElmanRNN",),
     ),
 )

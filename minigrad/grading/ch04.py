@@ -387,25 +387,30 @@ QUESTIONS = (
         qid="4.1", points=3, title="The gradient with respect to every hidden state", answer="grad_h",
         kind="numbers", visible=_VISIBLE, hidden=_hidden_forward,
         grade=_numeric_grader("h", "dL/dh", "(τ, H)", 3, _mistakes_h),
+        borrowed=("minigrad.autograd.backward",),
     ),
     Question(
         qid="4.2", points=2, title="The gradient of V", answer="grad_V", kind="numbers",
         visible=_VISIBLE, hidden=_hidden_forward,
         grade=_numeric_grader("V", "dL/dV", "V's shape (O, H)", 2, _mistakes_v),
+        borrowed=("minigrad.autograd.backward",),
     ),
     Question(
         qid="4.3", points=3, title="The gradient of W", answer="grad_W", kind="numbers",
         visible=_VISIBLE, hidden=_hidden_forward,
         grade=_numeric_grader("W", "dL/dW", "W's shape (H, H)", 3, _mistakes_w),
+        borrowed=("minigrad.autograd.backward",),
     ),
     Question(
         qid="4.4", points=2, title="The gradient of U", answer="grad_U", kind="numbers",
         visible=_VISIBLE, hidden=_hidden_forward,
         grade=_numeric_grader("U", "dL/dU", "U's shape (H, D)", 2, _mistakes_u),
+        borrowed=("minigrad.autograd.backward",),
     ),
     Question(
         qid="4.5", points=3, title="dL/dw of the scalar network, symbolically", answer="dL_dw_scalar",
         kind="sympy", visible=({"label": "visible case, τ = 3", "args": _scalar_args(3)},),
         hidden=_hidden_scalar, grade=_grade_scalar,
+        borrowed=("sympy.diff",),
     ),
 )

@@ -245,15 +245,18 @@ QUESTIONS = (
         visible=(_free_case("visible case, τ = 5, B = 2, D = 3, H = 4, O = 3", np.random.default_rng(502),
                             5, 2, 3, 4, 3),),
         hidden=_hidden_free, grade=_grade_free,
+        borrowed=("minigrad.nn.JordanRNN",),
     ),
     Question(
         qid="5.3", points=3, title="Pattern C on a padded batch", answer="summary_readout", kind="numbers",
         visible=(_readout_case("visible case, T = 5, B = 3", np.random.default_rng(503), 5, [5, 2, 4], 2, 4, 3),),
         hidden=_hidden_readouts, grade=_grade_readout,
+        borrowed=("minigrad.nn.SummaryRNN",),
     ),
     Question(
         qid="5.4", points=2, title="Counting parameters of the three patterns", answer="parameter_counts",
         kind="numbers", visible=(_count_case("visible case, D = 3, H = 8, O = 2", (3, 8, 2)),),
         hidden=_hidden_counts, grade=_grade_counts,
+        borrowed=("minigrad.nn.ElmanRNN", "minigrad.nn.JordanRNN", "minigrad.nn.SummaryRNN"), on_borrowed="review",
     ),
 )

@@ -212,5 +212,6 @@ QUESTIONS = (
         visible=(_beam_case("visible case, 3 beams, 6 tokens, width 3", np.random.default_rng(61),
                             3, 6, 3),),
         hidden=_hidden_beam, grade=_grade_beam,
+        borrowed=("minigrad.nn.beam_search",),
     ),
 )

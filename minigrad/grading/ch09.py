@@ -208,17 +208,20 @@ QUESTIONS = (
         qid="9.1", points=3, title="A GRU cell forward", answer="gru_cell", kind="numbers",
         visible=(_gru_case("visible case, B = 2, D = 3, H = 4", _VISIBLE_RNG, 2, 3, 4),),
         hidden=_hidden_gru, grade=_grade_gru,
+        borrowed=("minigrad.nn.GRUCell", "minigrad.nn.GRU"),
     ),
     Question(
         qid="9.2", points=3, title="The gradient with respect to the update gate",
         answer="update_gate_gradients", kind="numbers",
         visible=(_update_case("visible case, B = 2, D = 3, H = 4", _VISIBLE_RNG, 2, 3, 4),),
         hidden=_hidden_update, grade=_grade_update,
+        borrowed=("minigrad.autograd.backward",),
     ),
     Question(
         qid="9.3", points=3, title="dh'/dh of the scalar simplified GRU",
         answer="simplified_gru_dh", kind="sympy",
         visible=(_scalar_case("visible case", _SCALAR_NAMES),),
         hidden=_hidden_scalar, grade=_grade_scalar,
+        borrowed=("sympy.diff",),
     ),
 )

@@ -249,11 +249,14 @@ _VISIBLE = {question: (tree_case("visible case, 4 leaves, H = 3", 1101, 4, 5, 3,
 
 QUESTIONS = (
     Question(qid="11.1", points=3, title="A TreeRNN's forward pass over a tree", answer="tree_forward",
-             kind="numbers", visible=_VISIBLE["forward"], hidden=_hidden("forward"), grade=_grade_states),
+             kind="numbers", visible=_VISIBLE["forward"], hidden=_hidden("forward"), grade=_grade_states,
+             borrowed=("minigrad.nn.TreeRNN",)),
     Question(qid="11.2", points=4, title="The gradient at a leaf", answer="leaf_gradient",
              kind="numbers", visible=_VISIBLE["leaf"], hidden=_hidden("leaf"),
-             grade=_gradient_grader("dL/dh_leaf", 4, reference_leaf_gradient, _leaf_mistakes)),
+             grade=_gradient_grader("dL/dh_leaf", 4, reference_leaf_gradient, _leaf_mistakes),
+             borrowed=("minigrad.nn.TreeRNN", "minigrad.autograd.backward")),
     Question(qid="11.3", points=3, title="The gradient of the shared W", answer="weight_gradient",
              kind="numbers", visible=_VISIBLE["weight"], hidden=_hidden("weight"),
-             grade=_gradient_grader("dL/dW", 3, reference_weight_gradient, _weight_mistakes)),
+             grade=_gradient_grader("dL/dW", 3, reference_weight_gradient, _weight_mistakes),
+             borrowed=("minigrad.nn.TreeRNN", "minigrad.autograd.backward")),
 )

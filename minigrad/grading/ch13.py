@@ -188,6 +188,7 @@ QUESTIONS = (
         qid="13.1", points=2, title="A random orthogonal matrix", answer="orthogonal", kind="numbers",
         visible=(_orthogonal_case("visible case, 5 x 3", _VISIBLE_RNG, 5, 3),),
         hidden=_hidden_orthogonal, grade=_grade_orthogonal,
+        borrowed=("minigrad.nn.init.orthogonal_",),
     ),
     Question(
         qid="13.2", points=2, title="Keras LSTM weights into nn.LSTM", answer="lstm_from_keras",

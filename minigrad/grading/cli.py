@@ -1,23 +1,32 @@
 """``minigrad-grade``: grade exercise notebooks (also ``python -m minigrad.grading``).
 
-    minigrad-grade [--timeout SECONDS] [--jobs N] [--csv FILE] [--json FILE] [--gradescope FILE] NOTEBOOK...
+    minigrad-grade [--jobs N] [--seed N | --secret-file FILE] [--csv FILE] [--json FILE]
+                   [--gradescope FILE] [--chapter NN] [--no-sandbox] [--user NAME] NOTEBOOK_OR_FOLDER...
 
-Prints a summary to standard output. Exit status 0 when grading completed (whatever the scores),
-2 on a usage error.
+Prints a summary to standard output and writes the reports as each notebook's row becomes final.
+Exit status: 0 when grading completed (whatever the scores), 1 when the batch was cut short
+(interrupted, or the grader itself failed), 2 on a usage error or when no sandbox can be made
+and ``--no-sandbox`` was not given.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence, TextIO
 
 if TYPE_CHECKING:
     from minigrad.grading.grader import NotebookResult
 
-__all__ = ["main"]
+__all__ = ["main", "SECRET_VARIABLE"]
+
+SECRET_VARIABLE = "MINIGRAD_GRADE_SECRET"
+"""Environment variable holding the secret the hidden cases' seeds are derived from (see ``--secret-file``)."""
 
 
 def _positive(text: str) -> float:
@@ -33,22 +42,39 @@ def _positive(text: str) -> float:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="minigrad-grade",
-        description="Grade exercise notebooks: run each in a fresh kernel on a private copy and "
-                    "score its answers with the checks in minigrad.grading.",
+        description="Grade exercise notebooks: run each in a sandbox of its own and score its answers, on "
+                    "visible and hidden cases, with the checks in minigrad.grading.",
     )
-    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK", help="notebooks to grade")
+    parser.add_argument("notebooks", nargs="+", metavar="NOTEBOOK",
+                        help="notebooks to grade, or folders (every *.ipynb directly inside)")
     parser.add_argument("--timeout", type=_positive, default=60.0, metavar="SECONDS",
                         help="time limit of any one cell (default 60)")
     parser.add_argument("--total-timeout", type=_positive, default=None, metavar="SECONDS",
                         help="time limit of a whole notebook (default 10 times --timeout)")
+    parser.add_argument("--score-timeout", type=_positive, default=60.0, metavar="SECONDS",
+                        help="time limit of the check of one answer (default 60)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N",
                         help="notebooks graded at the same time (default 1)")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed of the hidden cases (default: random, reported in --json)")
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=int, default=None,
+                       help="seed of every notebook's hidden cases (default: drawn at random; always reported)")
+    seeds.add_argument("--secret-file", type=Path, default=None, metavar="FILE",
+                       help=f"a secret that, with each notebook's SHA-256, gives its seed (or set {SECRET_VARIABLE})")
+    parser.add_argument("--chapter", default=None, metavar="NN",
+                        help="grade every notebook as this chapter's exercises, whatever its name says")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write a gradebook: a row per notebook")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every detail as one JSON document")
     parser.add_argument("--gradescope", type=Path, metavar="FILE",
                         help="write Gradescope's results.json (exactly one notebook)")
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run notebooks without a sandbox (unconfined; every report says so)")
+    parser.add_argument("--user", default=None, metavar="NAME",
+                        help="run notebooks as this user (the grader must run as root; default under root: an "
+                             "unused uid per job)")
+    parser.add_argument("--memory", type=_positive, default=4096, metavar="MB",
+                        help="memory of each process of a notebook (default 4096)")
+    parser.add_argument("--disk", type=_positive, default=512, metavar="MB",
+                        help="what a notebook may write in its sandbox, all files together (default 512)")
     return parser
 
 
@@ -58,18 +84,55 @@ class _Progress:
     def __init__(self, total: int, stream: TextIO) -> None:
         self.total, self.done, self.stream = total, 0, stream
         self.active = total > 1 and stream.isatty()
+        self.start = time.monotonic()
 
     def __call__(self, result: "NotebookResult") -> None:
         self.done += 1
         if not self.active:
             return
+        from minigrad.grading.report import safe_text
+
         width = 30
         filled = width * self.done // self.total
-        name = Path(result.path).name[:40]
-        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {name:<40}")
+        elapsed = time.monotonic() - self.start
+        left = elapsed / self.done * (self.total - self.done)
+        name = safe_text(Path(result.path).name)[:40]
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} "
+                          f"{left / 60:4.1f} min left {name:<40}")
         if self.done == self.total:
             self.stream.write("\n")
         self.stream.flush()
+
+
+def _notebooks(arguments: list[str]) -> list[Path]:
+    """The notebooks named: files as given, folders replaced by the ``*.ipynb`` directly inside them."""
+    found: list[Path] = []
+    for argument in arguments:
+        path = Path(argument)
+        if path.is_dir():
+            found += sorted(p for p in path.iterdir() if p.name.endswith(".ipynb"))
+        else:
+            found.append(path)
+    return found
+
+
+def _secret(args: argparse.Namespace, parser: argparse.ArgumentParser) -> bytes | None:
+    if args.secret_file is not None:
+        try:
+            secret = args.secret_file.read_bytes().strip()
+        except OSError as error:
+            parser.error(f"cannot read --secret-file: {error.strerror or error}")
+    elif os.environ.get(SECRET_VARIABLE) and args.seed is None:
+        secret = os.environ[SECRET_VARIABLE].encode("utf-8")
+    else:
+        return None
+    if len(secret) < 16:
+        parser.error("the secret must be at least 16 characters long")
+    return secret
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -78,26 +141,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
-    if args.gradescope and len(args.notebooks) != 1:
-        parser.error(f"--gradescope grades exactly one notebook, got {len(args.notebooks)}")
+    secret = _secret(args, parser)
+    sys.stdout.reconfigure(errors="backslashreplace")
     # Imported only now, so that a usage error is reported at once.
-    from minigrad.grading.grader import Grader
-    from minigrad.grading.report import full_json, gradebook_csv, gradescope_json, summary
+    from minigrad.grading.grader import Grader, NotebookResult
+    from minigrad.grading.report import Gradebook, gradescope_json, summary, write_atomically
     from minigrad.grading.runner import RunLimits
+    from minigrad.grading.sandbox import Limits, Sandbox, SandboxUnavailable
 
-    total_timeout = args.total_timeout or 10 * args.timeout
-    limits = RunLimits(cell_timeout=args.timeout, total_timeout=total_timeout)
-    grader = Grader(limits, seed=args.seed)
-    results = grader.grade(args.notebooks, jobs=args.jobs, progress=_Progress(len(args.notebooks), sys.stderr))
-    print(summary(results))
-    settings = {"seed": grader.seed, "cell_timeout": limits.cell_timeout, "total_timeout": limits.total_timeout,
-                "jobs": args.jobs}
-    if args.json:
-        args.json.write_text(json.dumps(full_json(results, settings), indent=2, ensure_ascii=False) + "\n",
-                             encoding="utf-8")
-    if args.csv:
-        args.csv.write_text(gradebook_csv(results), encoding="utf-8")
-    if args.gradescope:
-        args.gradescope.write_text(json.dumps(gradescope_json(results[0]), indent=2, ensure_ascii=False) + "\n",
-                                   encoding="utf-8")
-    return 0
+    paths = _notebooks(args.notebooks)
+    limits = RunLimits(cell_timeout=args.timeout, total_timeout=args.total_timeout or 10 * args.timeout)
+    try:
+        sandbox = Sandbox.find(Limits(memory_bytes=int(args.memory * 2**20), disk_bytes=int(args.disk * 2**20),
+                                      cpu_seconds=int(limits.total_timeout) + 60),
+                               no_sandbox=args.no_sandbox, user=args.user)
+        grader = Grader(limits, seed=args.seed, secret=secret, sandbox=sandbox, chapter=args.chapter,
+                        score_timeout=args.score_timeout)
+    except (SandboxUnavailable, ValueError) as error:
+        if args.gradescope:
+            write_atomically(args.gradescope, json.dumps({"score": 0, "output": f"The grader could not run: {error}",
+                                                          "tests": []}, indent=2) + "\n")
+        print(f"minigrad-grade: error: {error}", file=sys.stderr)
+        return 2
+    settings = {"seed": grader.seed, "seed_source": grader.seed_source, "cell_timeout": limits.cell_timeout,
+                "total_timeout": limits.total_timeout, "jobs": args.jobs, "sandbox": sandbox.kind,
+                "warning": sandbox.warning, "chapter": args.chapter}
+    if args.gradescope and len(paths) != 1:
+        names = ", ".join(p.name for p in paths[:5]) or "none"
+        message = f"expected exactly one notebook, found {len(paths)} ({names})"
+        result = NotebookResult("(submission)", None, "missing", message, 0, 0, sandbox=sandbox.warning or "")
+        write_atomically(args.gradescope, json.dumps(gradescope_json(result, settings), indent=2) + "\n")
+        print(f"minigrad-grade: {message}")
+        return 0
+    gradebook = Gradebook(args.csv, args.json, settings, len(paths))
+    progress = _Progress(len(paths), sys.stderr)
+
+    def record(index: int, result: NotebookResult) -> None:
+        gradebook.add(index, result)
+        progress(result)
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    complete = False
+    try:
+        grader.grade(paths, jobs=args.jobs, progress=record)
+        complete = True
+    except KeyboardInterrupt:
+        print("minigrad-grade: interrupted: the reports hold the notebooks graded so far", file=sys.stderr)
+    finally:
+        gradebook.close(complete)
+        results = gradebook.results
+        print(summary(results, gradebook.settings))
+        if args.gradescope and results:
+            write_atomically(args.gradescope, json.dumps(gradescope_json(results[0], settings), indent=2) + "\n")
+    return 0 if complete else 1

@@ -1,44 +1,56 @@
-"""Grade notebooks: run each in a private copy, score its answers here, and look for tampering.
+"""Grade notebooks: each runs in a sandbox of its own, and the grader's work on it in limited children.
 
-Scores are computed in this process, from the plain data :mod:`minigrad.grading.runner` read out
-of the kernel, by the checks in :mod:`minigrad.grading.questions` as this process loaded them.
-What the notebook printed is only compared with those scores, to report fake "✓" lines.
+For every notebook the grader
+
+1. reads the file safely (:func:`~minigrad.grading.submission.read_submission`) and records its
+   SHA-256 and the seed of its hidden cases;
+2. parses and analyses it in a child process (which chapter, its code, signs of tampering in its
+   text, the "✓" lines its stored outputs show);
+3. runs it in a child process that drives its sandboxed kernel (:mod:`minigrad.grading.runner`),
+   which brings back the kernel's signed reports: what each answer returned on the visible and
+   hidden cases, which borrowed routines it called, what was tampered with;
+4. scores each question in a child process of its own (:func:`score_question`);
+5. turns every failure on the way, ``BaseException`` included, into that notebook's row.
+
+The children are limited in time and memory (:mod:`minigrad.grading.children`), so no notebook
+can stop the batch, and no notebook can reach the grader, its files or another submission
+(:mod:`minigrad.grading.sandbox`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib
-import json
+import hmac
+import os
 import re
-import shutil
+import secrets
+import subprocess
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import nbformat
 import numpy as np
-from nbclient.exceptions import DeadKernelError
 
 import minigrad
-from minigrad.grading import tamper
+from minigrad.grading import children
+from minigrad.grading.questions import CHAPTERS, QUESTIONS, for_chapter
+from minigrad.grading.registry import REFERENCE_PREFIX, Outcome, Question, score_answer
+from minigrad.grading.runner import Request, RunLimits, RunResult, run_notebook
+from minigrad.grading.sandbox import Launch, Limits, Sandbox
+from minigrad.grading.submission import Unreadable, analyse, read_submission
 from minigrad.grading.tamper import Finding
-from minigrad.grading.questions import CHAPTERS, QUESTIONS, TRUSTED_MODULES, for_chapter
-from minigrad.grading.registry import Outcome, Question, score_answer
-from minigrad.grading.runner import Request, RunLimits, run_notebook
 
-__all__ = ["QuestionResult", "NotebookResult", "Finding", "Grader"]
+__all__ = ["QuestionResult", "NotebookResult", "Finding", "Grader", "score_question", "seed_for"]
 
-_MAX_NOTEBOOK_BYTES = 50_000_000
+_ANALYSIS_MEMORY = 1 << 30
+_RUNNER_MEMORY = 3 << 30
+_SCORING_MEMORY = 2 << 30
 _CHAPTER_IN_NAME = re.compile(r"^(\d{2})_")
-_CHECK_CALL = re.compile(r"""check\(\s*["'](\d+\.\d+)["']""")
-# The grading code a kernel runs (check, the questions, the wire format): a notebook that replaces
-# anything in these, or in the module of its own questions, gets no credit.
-_GRADING_MODULES = ("minigrad", "minigrad.grading", "minigrad.grading.notebook", "minigrad.grading.questions",
-                    "minigrad.grading.registry", "minigrad.grading.wire")
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}\.ipynb$")
+_REFERENCE_MODULES = sorted({q.grade.__module__ for q in QUESTIONS.values()} | {"minigrad.grading.common"})
 
 
 @dataclass
@@ -55,7 +67,11 @@ class QuestionResult:
 
 @dataclass
 class NotebookResult:
-    """One notebook's row of the report."""
+    """One notebook's row of the report.
+
+    ``seed`` is the seed its hidden cases were drawn from; ``sandbox`` is empty when it ran in a
+    sandbox, else the warning every report repeats.
+    """
 
     path: str
     sha256: str | None
@@ -67,219 +83,283 @@ class NotebookResult:
     findings: list[Finding] = field(default_factory=list)
     cell_errors: list[dict] = field(default_factory=list)
     timing: dict[str, float] = field(default_factory=dict)
+    seed: int | None = None
+    sandbox: str = ""
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+def seed_for(secret: bytes, sha256: str) -> int:
+    """The seed of a notebook's hidden cases under a secret: the same file always gets the same cases,
+    and nobody without the secret can tell which."""
+    return int.from_bytes(hmac.new(secret, sha256.encode("ascii"), hashlib.sha256).digest()[:4], "big")
 
 
-def _questions_for(notebook: Any, name: str) -> list[Question]:
-    """Which exercises a notebook holds: its metadata, else its file name, else its check() calls."""
-    chapter = None
-    grading = notebook.metadata.get("grading") if notebook is not None else None
-    if isinstance(grading, dict) and str(grading.get("chapter", "")).isdigit():
-        chapter = f"{int(grading['chapter']):02d}"
-    if chapter not in CHAPTERS:
-        match = _CHAPTER_IN_NAME.match(name)
-        chapter = match.group(1) if match else None
-    if chapter not in CHAPTERS and notebook is not None:
-        ids = {qid for cell in notebook.cells for qid in _CHECK_CALL.findall(str(cell.get("source", "")))}
-        chapters = {QUESTIONS[qid].chapter for qid in ids if qid in QUESTIONS}
-        chapter = chapters.pop() if len(chapters) == 1 else None
-    return for_chapter(chapter) if chapter in CHAPTERS else []
+def _draw_cases(seed: int) -> dict[str, tuple[dict, ...]]:
+    rng = np.random.default_rng(seed)
+    return {qid: (*q.visible, *q.hidden(rng)) for qid, q in QUESTIONS.items()}
+
+
+def score_question(qid: str, cases: list, n_visible: int, visible: Any, hidden: Any) -> dict:
+    """Score one question from the kernel's reports (run in a child process: the reports are untrusted data).
+
+    Args:
+        qid: the question.
+        cases: its visible then hidden cases.
+        n_visible: how many are visible.
+        visible, hidden: the ``answer`` parts of the kernel's reports on the two sets of cases,
+            ``None`` when one did not come back.
+
+    Returns:
+        ``{"outcome": [status, score, message], "visible": [...] or None}``: the credit over all
+        cases, and the outcome on the visible cases alone (what ``check()`` printed).
+    """
+    question = QUESTIONS[qid]
+    seen = score_answer(question, cases[:n_visible], visible) if visible is not None else None
+    outcome = None
+    if visible is not None and hidden is not None:
+        try:
+            combined = {"defined": visible["defined"] and hidden["defined"],
+                        "results": list(visible["results"]) + list(hidden["results"])}
+        except (KeyError, TypeError):
+            combined = None
+        outcome = score_answer(question, cases, combined)
+    as_list = lambda o: None if o is None else [o.status, o.score, o.message]  # noqa: E731
+    return {"outcome": as_list(outcome), "visible": as_list(seen)}
+
+
+def _run_in_child(sources: list[str], launch: Launch, requests: list[Request], limits: RunLimits) -> dict:
+    return asyncio.run(run_notebook(sources, launch, requests, limits)).to_dict()
+
+
+_FONT_CACHE: list[str] = []
+
+
+def _prepare_font_list(directory: str) -> str:
+    """Build matplotlib's font list once (in a child), for every kernel to copy instead of building it."""
+    os.environ["MPLCONFIGDIR"] = directory
+    import matplotlib.font_manager  # noqa: F401 - importing it writes the font list
+
+    return directory
 
 
 class Grader:
-    """Grades notebooks with the same limits and the same hidden cases for every notebook.
+    """Grades notebooks with the same limits, the same sandbox and reproducible hidden cases.
 
     Args:
-        limits: timeouts and output cap.
-        seed: seed of the hidden cases (drawn at random when ``None``; reported in the JSON).
+        limits: timeouts and output cap of each notebook.
+        seed: seed of the hidden cases of every notebook; drawn at random when neither it nor
+            ``secret`` is given (and reported either way).
+        secret: a secret from which each notebook's seed is derived with its SHA-256
+            (:func:`seed_for`), so that re-grading a file reproduces its grade while students
+            cannot predict their hidden cases.
+        sandbox: where kernels run (default: :meth:`Sandbox.find`, which raises
+            :class:`~minigrad.grading.sandbox.SandboxUnavailable` when there is none).
+        chapter: grade every notebook as this chapter's (``"02"``), whatever it says.
+        score_timeout: seconds the scoring of one question may take.
     """
 
-    def __init__(self, limits: RunLimits | None = None, seed: int | None = None) -> None:
-        importlib.import_module("sympy")  # once per grader, not in the first notebook's time
+    def __init__(self, limits: RunLimits | None = None, seed: int | None = None, *, secret: bytes | None = None,
+                 sandbox: Sandbox | None = None, chapter: str | None = None, score_timeout: float = 60.0) -> None:
+        if seed is not None and secret is not None:
+            raise ValueError("give a seed or a secret, not both")
+        if chapter is not None and chapter not in CHAPTERS:
+            raise ValueError(f"no exercises for chapter {chapter!r} (chapters: {', '.join(CHAPTERS)})")
         self.limits = limits or RunLimits()
-        self.seed = seed if seed is not None else int(np.random.SeedSequence().entropy % 2**32)
-        rng = np.random.default_rng(self.seed)
-        self.cases = {qid: (*q.visible, *q.hidden(rng)) for qid, q in QUESTIONS.items()}
-        # Fingerprints of the trusted modules as this process loaded them, and the package's files.
-        self.package_dir = Path(minigrad.__file__).parent
-        self.package_files = tamper.snapshot_package(self.package_dir)
-        self._fingerprints: dict[str, Any] = {}
-        self._running: set[Path] = set()
-        self._suspects: set[Path] = set()
+        cpu = int(self.limits.total_timeout) + 60
+        self.sandbox = sandbox or Sandbox.find(Limits(cpu_seconds=cpu))
+        self.secret = secret
+        self.seed = seed if seed is not None or secret is not None else secrets.randbelow(2**32)
+        self.chapter = chapter
+        self.score_timeout = score_timeout
+        children.start()
+        self._cases: dict[int, dict[str, tuple[dict, ...]]] = {}
+        self._workspace: Path | None = None
+        self._jobs = 1
+
+    @property
+    def seed_source(self) -> str:
+        """Where seeds come from: ``"given"``, ``"secret"`` or ``"random"``."""
+        return "secret" if self.secret is not None else "given" if self.seed is not None else "random"
+
+    def seed_of(self, sha256: str) -> int:
+        """The seed of the hidden cases of the notebook with this SHA-256."""
+        return seed_for(self.secret, sha256) if self.secret is not None else self.seed
+
+    def cases(self, seed: int) -> dict[str, tuple[dict, ...]]:
+        """Every question's visible and hidden cases for a seed."""
+        if seed not in self._cases:
+            self._cases[seed] = _draw_cases(seed)
+        return self._cases[seed]
 
     # ------------------------------------------------------------------------------ batch
     def grade(self, paths: Sequence[str | Path], jobs: int = 1,
-              progress: Callable[[NotebookResult], None] | None = None) -> list[NotebookResult]:
-        """Grade every notebook, ``jobs`` at a time; results come back in the order of ``paths``."""
-        return asyncio.run(self._grade_all([Path(p) for p in paths], max(1, jobs), progress))
+              progress: Callable[[int, NotebookResult], None] | None = None) -> list[NotebookResult]:
+        """Grade every notebook, ``jobs`` at a time; results come back in the order of ``paths``.
 
-    async def _grade_all(self, paths: list[Path], jobs: int,
-                         progress: Callable[[NotebookResult], None] | None) -> list[NotebookResult]:
-        gate = asyncio.Semaphore(jobs)
-        asyncio.get_running_loop().set_exception_handler(_ignore_orphaned_kernel_polls)
+        ``progress(index, result)`` is called as soon as a notebook's result is final (in the order
+        they finish; ``index`` is its place in ``paths``).
+        """
+        return asyncio.run(self.grade_async([Path(p) for p in paths], max(1, jobs), progress))
 
-        async def one(path: Path) -> NotebookResult:
-            async with gate:
-                result = await self.grade_one(path)
-            if progress is not None and path not in self._suspects:
-                progress(result)
+    async def grade_async(self, paths: list[Path], jobs: int,
+                          progress: Callable[[int, NotebookResult], None] | None) -> list[NotebookResult]:
+        """:meth:`grade` inside a running event loop."""
+        self._jobs = jobs
+        slots: asyncio.Queue[int] = asyncio.Queue()
+        for slot in range(jobs):
+            slots.put_nowait(slot)
+        self._workspace = Path(tempfile.mkdtemp(prefix="minigrad-grade-"))
+        os.chmod(self._workspace, 0o711)
+        if not _FONT_CACHE:
+            font_dir = Path(tempfile.mkdtemp(prefix="minigrad-grade-fonts-"))
+            os.chmod(font_dir, 0o755)
+            try:
+                _FONT_CACHE.append(await children.run_child(_prepare_font_list, (str(font_dir),), 120, 1 << 30))
+            except children.ChildFailed:
+                _FONT_CACHE.append("")
+
+        async def one(index: int, path: Path) -> NotebookResult:
+            slot = await slots.get()
+            try:
+                result = await self.grade_one(path, slot)
+            finally:
+                slots.put_nowait(slot)
+            if progress is not None:
+                progress(index, result)
             return result
 
-        results = list(await asyncio.gather(*(one(p) for p in paths)))
-        # The grader's files changed while several notebooks ran: grade each of those alone,
-        # so that the change is pinned on the notebook that made it.
-        for index, path in enumerate(paths):
-            if path in self._suspects:
-                results[index] = await self.grade_one(path)
-                if progress is not None:
-                    progress(results[index])
-        self._suspects.clear()
-        return results
+        try:
+            return list(await asyncio.gather(*(one(i, p) for i, p in enumerate(paths))))
+        finally:
+            if self.sandbox.kind == "none" and self.sandbox.user is not None:
+                _kill_user(*self.sandbox.user_of(0))
+            _remove(self._workspace)
 
     # ------------------------------------------------------------------------------ one notebook
-    async def grade_one(self, path: Path) -> NotebookResult:
+    async def grade_one(self, path: Path, slot: int = 0) -> NotebookResult:
         """Grade one notebook; every failure becomes a status in the result, never an exception."""
-        self._running.add(path)
-        try:
-            return await self._grade_one(path)
-        except Exception as error:  # a bug of the grader's own must not stop the batch either
-            return self._unrun(path, None, "error", f"the grader failed: {type(error).__name__}: {error}",
-                               _questions_for(None, path.name))
-        finally:
-            self._running.discard(path)
-
-    async def _grade_one(self, path: Path) -> NotebookResult:
         start = time.monotonic()
-        name = path.name
+        partial: dict[str, Any] = {"sha": None, "seed": None, "findings": []}
         try:
-            raw = path.read_bytes() if path.stat().st_size <= _MAX_NOTEBOOK_BYTES else None
-        except OSError as error:
-            return self._unrun(path, None, "missing", f"cannot read the file: {error.strerror or error}",
-                               _questions_for(None, name))
-        if raw is None:
-            return self._unrun(path, None, "unreadable", f"larger than {_MAX_NOTEBOOK_BYTES} bytes",
-                               _questions_for(None, name))
-        sha = _sha256(raw)
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as error:
-            return self._unrun(path, sha, "unreadable", f"not valid JSON ({str(error)[:80]})",
-                               _questions_for(None, name))
-        try:
-            if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-                raise ValueError("no list of cells")
-            notebook = nbformat.reads(json.dumps(data), as_version=4)
-            for cell in notebook.cells:
-                if cell.cell_type not in ("code", "markdown", "raw") or not isinstance(cell.source, str):
-                    raise ValueError("a cell without a type or a source")
-        except Exception as error:  # nbformat raises many kinds of errors on odd input
-            return self._unrun(path, sha, "not a notebook", f"not a Jupyter notebook ({str(error)[:80]})",
-                               _questions_for(None, name))
-        questions = _questions_for(notebook, name)
-        if not questions:
-            return self._unrun(path, sha, "unknown exercises",
-                               "cannot tell which chapter's exercises this is (no grading metadata, "
-                               "no NN_ file name, no check() calls)", [])
-
-        findings = tamper.scan_sources(notebook)
-        stored_claims = tamper.claims(tamper.stored_output_text(notebook))
-        result = await self._run_and_score(path, name, notebook, questions, findings, stored_claims)
-        result.sha256 = sha
-
-        # The submitted file must be exactly as it was; and so must the grader's own package.
-        try:
-            unchanged = _sha256(path.read_bytes()) == sha
-        except OSError:
-            unchanged = False
-        if not unchanged:
-            self._void(result, "the submitted file changed while it was graded")
-        changed, self.package_files = tamper.package_changes(self.package_dir, self.package_files)
-        if changed and len(self._running) > 1:
-            self._suspects.update(self._running)
-        elif changed:
-            self._void(result, "the grader's installed files changed while the notebook ran: "
-                       + ", ".join(changed) + " (reinstall minigrad before grading again)")
+            result = await self._grade_one(path, slot, partial)
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:  # noqa: BLE001 - a failure of the grader's own must not stop the batch
+            result = self._unrun(path, partial["sha"], "error",
+                                 f"the grader failed on this notebook ({type(error).__name__}: {str(error)[:200]}): "
+                                 f"review it by hand", self._questions_named(path), partial["seed"])
+            result.findings = [*partial["findings"], *result.findings]
         result.timing["total"] = round(time.monotonic() - start, 3)
         result.timing["overhead"] = round(result.timing["total"] - result.timing.get("kernel", 0.0)
                                           - result.timing.get("notebook", 0.0), 3)
         return result
 
-    async def _run_and_score(self, path: Path, name: str, notebook: Any, questions: list[Question],
-                             findings: list[Finding], stored_claims: dict[str, str]) -> NotebookResult:
-        trusted = sorted({*_GRADING_MODULES, *TRUSTED_MODULES, *(q.grade.__module__ for q in questions)})
-        requests = [Request("integrity", {"task": "integrity", "trusted": trusted})]
+    async def _grade_one(self, path: Path, slot: int, partial: dict) -> NotebookResult:
+        try:
+            raw = read_submission(path)
+        except Unreadable as error:
+            return self._unrun(path, None, error.status, str(error), self._questions_named(path), None)
+        sha = partial["sha"] = hashlib.sha256(raw).hexdigest()
+        seed = partial["seed"] = self.seed_of(sha)
+        root = Path(tempfile.mkdtemp(dir=self._workspace))
+        try:
+            copy = root / "submission.ipynb"
+            copy.write_bytes(raw)
+            os.chmod(copy, 0o644)
+            clock = time.monotonic()
+            try:
+                analysis = await children.run_child(analyse, (str(copy), path.name, self.chapter), 60, _ANALYSIS_MEMORY)
+            except children.ChildFailed as error:
+                return self._unrun(path, sha, "unreadable", f"the grader could not read it: it {error.reason}",
+                                   self._questions_named(path), seed)
+            if analysis["status"] != "ok":
+                chapter = analysis.get("chapter")
+                return self._unrun(path, sha, analysis["status"], analysis["message"],
+                                   for_chapter(chapter) if chapter in CHAPTERS else [], seed)
+            questions = for_chapter(analysis["chapter"])
+            findings = [Finding(kind, message) for kind, message in analysis["findings"]]
+            partial["findings"] = findings
+            analysed = time.monotonic()
+            run = await self._run(path, root, copy, slot, analysis["sources"], questions, seed)
+            ran = time.monotonic()
+            result = NotebookResult(
+                path=str(path), sha256=sha, run_status=run.status,
+                run_message=run.message or _completed_message(run), total=0,
+                max_score=sum(q.points for q in questions), findings=findings,
+                cell_errors=[{"cell": n, "error": e} for n, e in run.cell_errors],
+                timing={"analysis": round(analysed - clock, 3), "run": round(ran - analysed, 3),
+                        "kernel": round(run.kernel_seconds, 3), "notebook": round(run.notebook_seconds, 3),
+                        "probes": round(run.probe_seconds, 3)},
+                seed=seed, sandbox=self.sandbox.warning or "")
+            await self._score(result, run, questions, seed, analysis["stored_claims"])
+            result.timing["scoring"] = round(time.monotonic() - ran, 3)
+            return result
+        finally:
+            _remove(root)
+
+    async def _run(self, path: Path, root: Path, copy: Path, slot: int, sources: list[str],
+                   questions: list[Question], seed: int) -> RunResult:
+        cases = self.cases(seed)
+        requests = []
         for q in questions:
             n_visible = len(q.visible)
-            for part, cases in (("visible", self.cases[q.qid][:n_visible]),
-                                ("hidden", self.cases[q.qid][n_visible:])):
-                requests.append(Request(f"{q.qid}/{part}", {"task": "answer", "name": q.answer,
-                                                            "kind": q.kind, "cases": list(cases)}))
-        root = Path(tempfile.mkdtemp(prefix="minigrad-grade-"))
+            for part, chosen in (("visible", cases[q.qid][:n_visible]), ("hidden", cases[q.qid][n_visible:])):
+                requests.append(Request(f"{q.qid}/{part}", {"task": "answer", "qid": q.qid, "name": q.answer,
+                                                            "kind": q.kind, "cases": list(chosen)}))
+        requests.append(Request("integrity", {"task": "integrity"}))
+        borrowed = {q.qid: list(q.borrowed) for q in questions if q.borrowed}
+        imports = ["minigrad.grading", *(["sympy"] if any(q.kind == "sympy" for q in questions) else [])]
+        config = {"key": secrets.token_hex(32), "imports": imports, "references": _REFERENCE_MODULES,
+                  "borrowed": borrowed, "package": str(Path(minigrad.__file__).resolve().parent),
+                  "matplotlib_cache": _FONT_CACHE[0] if _FONT_CACHE else None}
+        name = path.name if _SAFE_NAME.match(path.name) else "submission.ipynb"
+        if self.sandbox.kind == "none":
+            os.chmod(root, 0o711)
+        launch = self.sandbox.launch(slot, root, copy, name, config)
         try:
-            workdir, payload_dir = root / "work", root / "payload"
-            workdir.mkdir()
-            payload_dir.mkdir()
-            copy = workdir / name
-            nbformat.write(notebook, copy)
-            before = tamper.snapshot_directory(workdir)
-            run = await run_notebook(notebook, workdir, payload_dir, requests, self.limits)
-            written = tamper.changed_files(before, tamper.snapshot_directory(workdir))
+            reply = await children.run_child(_run_in_child, (sources, launch, requests, self.limits),
+                                             self.limits.total_timeout + 120, _RUNNER_MEMORY)
+            return RunResult.from_dict(reply)
+        except children.ChildFailed as error:
+            return RunResult(status="error", message=f"the grader's run of the notebook failed: it {error.reason}")
         finally:
-            shutil.rmtree(root, ignore_errors=True)
+            if self.sandbox.kind == "none" and launch.ids is not None and self._jobs == 1:
+                _kill_user(*launch.ids)
 
-        result = NotebookResult(
-            path=str(path), sha256=None, run_status=run.status,
-            run_message=run.message or _completed_message(run), total=0,
-            max_score=sum(q.points for q in questions), findings=findings,
-            cell_errors=[{"cell": n, "error": e} for n, e in run.cell_errors],
-            timing={"kernel": round(run.kernel_seconds, 3), "notebook": round(run.notebook_seconds, 3),
-                    "probes": round(run.probe_seconds, 3)},
-        )
-        if written:
-            own = name in written
-            others = [f for f in written if f != name]
-            if own:
-                findings.append(Finding("tampering", "rewrote its own notebook file (only the grader's "
-                                                     "private copy; the submitted file is unchanged)"))
-            if others:
-                findings.append(Finding("note", "wrote files next to itself: " + ", ".join(others[:5])
-                                        + (" …" if len(others) > 5 else "")
-                                        + " (in the grader's private copy, then deleted)"))
-        if run.dropped_output_bytes:
-            findings.append(Finding("note", f"printed more than {self.limits.max_output_bytes} bytes; "
-                                            f"{run.dropped_output_bytes} bytes of output were dropped"))
-
-        integrity = run.payloads.get("integrity")
-        compromised = self._check_integrity(run, integrity, findings)
+    async def _score(self, result: NotebookResult, run: RunResult, questions: list[Question], seed: int,
+                     stored_claims: dict[str, str]) -> None:
+        """Fill ``result``'s questions, findings and total from the run's reports."""
+        cases = self.cases(seed)
+        compromised = self._check_integrity(run, result.findings)
         visible: dict[str, Outcome | None] = {}
-        for q in questions:
-            outcome, visible[q.qid] = self._score(q, run)
+        scored = await asyncio.gather(*(self._score_one(q, run, cases[q.qid]) for q in questions))
+        for q, (outcome, visible[q.qid]) in zip(questions, scored):
+            outcome = self._borrowed(q, run, outcome, result.findings)
             if compromised:
                 outcome = Outcome("failed", 0, f"not credited: {compromised}")
-            result.questions.append(QuestionResult(q.qid, q.title, outcome.status, outcome.score,
-                                                   q.points, outcome.message))
+            result.questions.append(QuestionResult(q.qid, q.title, outcome.status, outcome.score, q.points,
+                                                   outcome.message))
+        if run.dropped_output_bytes:
+            result.findings.append(Finding("note", f"printed more than {self.limits.max_output_bytes} bytes; "
+                                                   f"{run.dropped_output_bytes} bytes of output were dropped"))
         self._compare_claims(result, stored_claims, visible, fresh=False)
-        self._compare_claims(result, tamper.claims("".join(run.output_text)), visible, fresh=True)
+        self._compare_claims(result, run.claims, visible, fresh=True)
         result.total = sum(r.score for r in result.questions)
-        return result
 
-    def _score(self, q: Question, run: Any) -> tuple[Outcome, Outcome | None]:
+    async def _score_one(self, q: Question, run: RunResult, cases: tuple) -> tuple[Outcome, Outcome | None]:
         """(credit over all cases, outcome on the visible cases alone or None when unknown).
 
         The visible and the hidden cases are read by two injected cells, so that an answer that
         hangs on a hidden case still has its visible result.
         """
         n_visible = len(q.visible)
-        parts = []
-        for part, cases in (("visible", self.cases[q.qid][:n_visible]), ("hidden", self.cases[q.qid][n_visible:])):
+        parts: list[Any] = []
+        failure = None
+        for part in ("visible", "hidden"):
             state = run.request_status.get(f"{q.qid}/{part}")
-            payload = run.payloads.get(f"{q.qid}/{part}")
+            answer = (run.payloads.get(f"{q.qid}/{part}") or {}).get("answer")
             if state == "timeout" and run.status == "timeout":
                 failure = Outcome("timeout", 0, f"not graded: the notebook {run.message}")
             elif state == "timeout":
@@ -287,49 +367,77 @@ class Grader:
                                                 f"{self.limits.cell_timeout:g} s on the {part} cases")
             elif state != "done":
                 failure = Outcome("error", 0, f"not graded: {run.message or 'the notebook did not run'}")
-            elif not isinstance(payload, dict) or not isinstance(payload.get("results"), list):
+            elif not isinstance(answer, dict):
                 failure = Outcome("error", 0, "not graded: the grader's probe did not report back "
                                               "(the notebook interfered with it)")
-            else:
-                parts.append(payload)
-                continue
-            visible = score_answer(q, self.cases[q.qid][:n_visible], parts[0]) if parts else None
-            return failure, visible
-        visible_payload, hidden_payload = parts
-        combined = {"defined": visible_payload.get("defined") and hidden_payload.get("defined"),
-                    "results": visible_payload["results"] + hidden_payload["results"]}
-        return (score_answer(q, self.cases[q.qid], combined),
-                score_answer(q, self.cases[q.qid][:n_visible], visible_payload))
+            if failure is not None:
+                break
+            parts.append(answer)
+        try:
+            scored = await children.run_child(
+                score_question, (q.qid, list(cases), n_visible, parts[0] if parts else None,
+                                 parts[1] if len(parts) > 1 else None), self.score_timeout, _SCORING_MEMORY)
+        except children.ChildFailed as error:
+            return Outcome("error", 0, f"the check of `{q.answer}`'s answer {error.reason}: review it by hand"), None
+        seen = Outcome(*scored["visible"]) if scored["visible"] else None
+        return failure or Outcome(*scored["outcome"]), seen
 
-    def _check_integrity(self, run: Any, integrity: Any, findings: list[Finding]) -> str:
-        """Add findings from the integrity payload; return why credit is void ("" when it is not)."""
+    @staticmethod
+    def _borrowed(q: Question, run: RunResult, outcome: Outcome, findings: list[Finding]) -> Outcome:
+        """Apply the question's rule to the borrowed routines its answer called, and note what was refused."""
+        called, refused = [], []
+        for part in ("visible", "hidden"):
+            answer = (run.payloads.get(f"{q.qid}/{part}") or {}).get("answer")
+            if isinstance(answer, dict):
+                called += [str(n) for n in answer.get("borrowed", []) if str(n) not in called]
+                refused += [str(n) for n in answer.get("refused", []) if str(n) not in refused]
+        if refused:
+            findings.append(Finding("note", f"while the grader called `{q.answer}` ({q.qid}) it refused: "
+                                            + ", ".join(refused[:5])))
+        references = [n for n in called if n.startswith(REFERENCE_PREFIX)]
+        if references:
+            why = f"`{q.answer}` calls the grader's reference code ({', '.join(references[:3])})"
+            findings.append(Finding("tampering", f"{q.qid}: {why}"))
+            return Outcome("failed", 0, f"not credited: {why}")
+        if not called:
+            return outcome
+        why = (f"`{q.answer}` calls {', '.join(called[:3])}, which exercise {q.qid} asks you to write "
+               f"yourself")
+        if q.on_borrowed == "review":
+            findings.append(Finding("review", f"{q.qid}: {why}; its score stands until you read the code"))
+            return outcome
+        findings.append(Finding("tampering", f"{q.qid}: {why}"))
+        return Outcome("failed", 0, f"not credited: {why}")
+
+    @staticmethod
+    def _check_integrity(run: RunResult, findings: list[Finding]) -> str:
+        """Add findings from the kernel's reports; return why credit is void (``""`` when it is not)."""
         if run.status != "completed":
             return ""
-        if integrity is None:
+        integrity = run.payloads.get("integrity")
+        if not isinstance(integrity, dict):
             findings.append(Finding("tampering", "the grader's integrity probe did not report back"))
             return "the notebook interfered with the grader's probe"
-        problems = tamper.compare_modules(integrity.get("modules", {}), self._fingerprint)
-        for kind, message in problems:
-            findings.append(Finding(kind, message))
+        tampering: list[str] = []
+        notes: list[str] = []
+        for payload in run.payloads.values():
+            if isinstance(payload, dict):
+                tampering += [str(t) for t in payload.get("tampering", []) if str(t) not in tampering]
+                notes += [str(n) for n in payload.get("notes", []) if str(n) not in notes]
+        findings += [Finding("tampering", t) for t in tampering]
+        findings += [Finding("note", n) for n in notes[:10]]
+        written = [str(name) for name in integrity.get("written", [])]
+        if written:
+            findings.append(Finding("note", "wrote files next to itself: " + ", ".join(written[:5])
+                                    + (" …" if len(written) > 5 else "") + " (in its sandbox, then discarded)"))
         check_state = str(integrity.get("check", ""))
         if check_state.startswith("other"):
             findings.append(Finding("tampering", f"`check` is not minigrad.grading.check when the "
                                                  f"notebook ends ({check_state}); its ✓ lines mean nothing"))
-        serious = [m for k, m in problems if k == "tampering"]
-        return f"the notebook modified minigrad in its kernel ({serious[0]})" if serious else ""
+        return f"the notebook modified minigrad in its kernel ({tampering[0]})" if tampering else ""
 
-    def _fingerprint(self, module_name: str) -> Any:
-        """This process's fingerprint of a module (``None`` when it cannot be imported)."""
-        if module_name not in self._fingerprints:
-            try:
-                module = importlib.import_module(module_name)
-            except Exception:
-                self._fingerprints[module_name] = None
-            else:
-                self._fingerprints[module_name] = tamper.fingerprint(module)
-        return self._fingerprints[module_name]
-
-    def _compare_claims(self, result: NotebookResult, claims: dict[str, str],
+    @staticmethod
+    def _compare_claims(result: NotebookResult, claims: dict[str, str],
                         visible: dict[str, Outcome | None], fresh: bool) -> None:
         """Report "✓" lines that the package's check could not have printed.
 
@@ -353,28 +461,36 @@ class Grader:
             row.status, row.score = "failed", 0
             row.message = f"not credited: the notebook printed a fake {line!r}"
 
-    def _void(self, result: NotebookResult, why: str) -> None:
-        result.findings.append(Finding("tampering", why))
-        for row in result.questions:
-            row.status, row.score, row.message = "failed", 0, f"not credited: {why}"
-        result.total = 0
+    def _questions_named(self, path: Path) -> list[Question]:
+        """The questions of the chapter a file's name (or ``--chapter``) gives, for a row that could not run."""
+        match = _CHAPTER_IN_NAME.match(path.name)
+        chapter = self.chapter or (match.group(1) if match else None)
+        return for_chapter(chapter) if chapter in CHAPTERS else []
 
-    def _unrun(self, path: Path, sha: str | None, status: str, message: str,
-               questions: list[Question]) -> NotebookResult:
-        rows = [QuestionResult(q.qid, q.title, "error", 0, q.points, f"not graded: {message}")
-                for q in questions]
-        return NotebookResult(str(path), sha, status, message, 0, sum(q.points for q in questions), rows)
-
-
-def _ignore_orphaned_kernel_polls(loop: asyncio.AbstractEventLoop, context: dict) -> None:
-    """Silence nbclient's liveness-poll tasks left behind when a stuck or dead kernel is abandoned."""
-    if "never retrieved" in context.get("message", "") and isinstance(
-            context.get("exception"), (AssertionError, DeadKernelError)):
-        return
-    loop.default_exception_handler(context)
+    def _unrun(self, path: Path, sha: str | None, status: str, message: str, questions: list[Question],
+               seed: int | None) -> NotebookResult:
+        rows = [QuestionResult(q.qid, q.title, "error", 0, q.points, f"not graded: {message}") for q in questions]
+        return NotebookResult(str(path), sha, status, message, 0, sum(q.points for q in questions), rows,
+                              seed=seed, sandbox=self.sandbox.warning or "")
 
 
-def _completed_message(run: Any) -> str:
+def _remove(path: Path | None) -> None:
+    """Delete a directory tree of any depth (``rm`` walks it without recursion limits)."""
+    if path is not None and os.path.lexists(path):
+        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _kill_user(uid: int, gid: int) -> None:
+    """Kill every process of ``uid`` (the kernels' own user, without a sandbox): what they left running.
+
+    ``kill -1`` run as that user reaches its processes and no other.
+    """
+    subprocess.run(["kill", "-KILL", "-1"], user=uid, group=gid, extra_groups=[], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _completed_message(run: RunResult) -> str:
     errors = len(run.cell_errors)
     seconds = run.kernel_seconds + run.notebook_seconds
     if not errors:

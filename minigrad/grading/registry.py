@@ -4,7 +4,9 @@ A :class:`Question` names the notebook variable that holds the answer (a functio
 call it (``kind``, see :func:`minigrad.grading.wire.probe`). Its ``visible`` cases are the ones
 ``check()`` runs in the notebook; ``hidden`` draws other seeds and sizes for the grader, so an
 answer fitted to the visible case fails. ``grade`` turns the plain data an answer produced into an
-:class:`Outcome`; it runs in the grader's own process.
+:class:`Outcome`; it runs in a child process of the grader's. ``borrowed`` names the library
+routines the exercise asks the student to write instead of calling (see :data:`REFERENCE_MODULES`
+for the grader's own reference code, which no answer may call).
 """
 
 from __future__ import annotations
@@ -14,9 +16,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-__all__ = ["Outcome", "Question", "STATUSES", "score_answer", "format_line"]
+__all__ = ["Outcome", "Question", "STATUSES", "BORROWED_ACTIONS", "REFERENCE_PREFIX", "score_answer", "format_line"]
 
 STATUSES = ("passed", "failed", "not attempted", "error", "timeout")
+BORROWED_ACTIONS = ("no credit", "review")
+REFERENCE_PREFIX = "minigrad.grading."
+"""Every function of the chapters' question modules (and their helpers) is the grader's reference
+code: an answer that calls one gets no credit for that question, whatever ``borrowed`` says."""
 _MARKS = {"passed": "✓", "not attempted": "○"}
 
 
@@ -52,6 +58,11 @@ class Question:
         visible: the cases ``check()`` runs (each a dict with a ``"label"``).
         hidden: ``rng -> cases`` that only the grader runs.
         grade: ``(cases, answers) -> Outcome`` given what the function returned on each case.
+        borrowed: dotted names of the routines (functions, or classes: all their methods) an
+            answer must not call, because the exercise asks for them by hand (``sympy.diff``
+            for a derivation, ``minigrad.nn.GRUCell`` for a GRU step).
+        on_borrowed: ``"no credit"`` (the question scores 0) or ``"review"`` (the score stands
+            and every report flags the question for the instructor to read).
     """
 
     qid: str
@@ -62,6 +73,12 @@ class Question:
     visible: tuple[dict, ...]
     hidden: Callable[[np.random.Generator], tuple[dict, ...]]
     grade: Callable[[Sequence[dict], Sequence[Any]], Outcome]
+    borrowed: tuple[str, ...] = ()
+    on_borrowed: str = "no credit"
+
+    def __post_init__(self) -> None:
+        if self.on_borrowed not in BORROWED_ACTIONS:
+            raise ValueError(f"on_borrowed must be one of {BORROWED_ACTIONS}, got {self.on_borrowed!r}")
 
     @property
     def chapter(self) -> str:
@@ -76,7 +93,7 @@ def score_answer(question: Question, cases: Sequence[dict], collected: Any) -> O
         question: the question.
         cases: the cases the answer was called on, in order.
         collected: ``{"defined": bool, "results": [...]}`` as made by
-            :func:`minigrad.grading.wire.collect_answer`.
+            :func:`minigrad.grading.wire.collect_answer` (or the kernel's report).
 
     Returns:
         ``not attempted`` when the function is missing or still raises ``NotImplementedError``,

@@ -1,37 +1,44 @@
-"""Run a private copy of a notebook in a fresh kernel, then read its answers out as plain data.
+"""Run one notebook in its sandboxed kernel, then read its answers out as signed plain data.
 
-The student's cells run one by one with a per-cell timeout inside a total time budget. Then the
-grader injects one cell per question (and one integrity cell): each execs the *grader's* copy of
-:mod:`minigrad.grading.wire` in a fresh namespace, calls the student's function on the grader's
-cases and writes the results as JSON to a file in a directory the notebook does not run in.
-Nothing the notebook prints is used for scoring.
+The student's code cells run one by one with a per-cell timeout inside a total time budget. Then
+the grader injects one cell per request (:func:`minigrad.grading.kernel.request_cell`): the
+kernel's audit hook answers each with a report signed with a key only the hook holds, written to
+the sandbox's outbox. A report that is missing, too large, not signed with that key, or made for
+another request counts as none. Nothing the notebook prints is used for scoring: its "✓" lines are
+only collected, to compare with the grader's results.
+
+The grader calls :func:`run_notebook` in a child process of its own (see
+:mod:`minigrad.grading.children`), so that a flood of messages from the kernel costs that child
+its memory limit, not the grader its batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import secrets
-import subprocess
+import stat
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
-from jupyter_client.kernelspec import NATIVE_KERNEL_NAME
+import zmq
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from minigrad.grading.tamper import cell_output_text
+from minigrad.grading.kernel import request_cell
+from minigrad.grading.sandbox import Launch, SandboxedKernelManager
+from minigrad.grading.tamper import cell_output_text, claims
 
-__all__ = ["RunLimits", "RunResult", "Request", "run_notebook", "WIRE_SOURCE"]
+__all__ = ["RunLimits", "RunResult", "Request", "run_notebook", "read_report"]
 
-WIRE_SOURCE = (Path(__file__).with_name("wire.py")).read_text(encoding="utf-8")
-"""The grader's copy of the kernel-side code, read once when the grader starts."""
-
-_MAX_PAYLOAD_BYTES = 20_000_000
+_MAX_REPORT_BYTES = 20_000_000
+_MAX_MESSAGE_BYTES = 8_000_000
 
 
 @dataclass(frozen=True)
@@ -41,7 +48,8 @@ class RunLimits:
     Attributes:
         cell_timeout: seconds any one cell (the student's or the grader's) may run.
         total_timeout: seconds for the whole notebook, kernel start included.
-        max_output_bytes: output kept from the student's cells; the rest is dropped.
+        max_output_bytes: output kept from the student's cells; the rest is dropped. A single
+            message larger than 8 MB is dropped by ZeroMQ before it is read.
     """
 
     cell_timeout: float = 60.0
@@ -51,7 +59,7 @@ class RunLimits:
 
 @dataclass(frozen=True)
 class Request:
-    """One injected cell's job: ``{"task": "answer", ...}`` or ``{"task": "integrity", ...}``."""
+    """One injected cell's job: ``{"task": "answer", "qid", "name", "kind", "cases"}`` or ``{"task": "integrity"}``."""
 
     key: str
     body: dict
@@ -65,8 +73,8 @@ class RunResult:
         status: ``completed``, ``timeout``, ``kernel died`` or ``error`` (the kernel did not start).
         message: one line for the report.
         cell_errors: ``(cell number, "Error: message")`` for each of the student's cells that raised.
-        output_text: the text the student's cells printed or displayed (capped).
-        payloads: request key to the payload read back, or to ``None`` when none came back.
+        claims: question id to the first "✓ id (n/n) …" line the student's cells printed.
+        payloads: request key to the signed report read back, or ``None`` when none came back.
         request_status: request key to ``done``, ``timeout`` or ``kernel died``.
         dropped_output_bytes: output beyond ``max_output_bytes``, not kept.
         kernel_seconds, notebook_seconds, probe_seconds: time to start the kernel, to run the
@@ -76,13 +84,22 @@ class RunResult:
     status: str = "completed"
     message: str = ""
     cell_errors: list[tuple[int, str]] = field(default_factory=list)
-    output_text: list[str] = field(default_factory=list)
+    claims: dict[str, str] = field(default_factory=dict)
     payloads: dict[str, Any] = field(default_factory=dict)
     request_status: dict[str, str] = field(default_factory=dict)
     dropped_output_bytes: int = 0
     kernel_seconds: float = 0.0
     notebook_seconds: float = 0.0
     probe_seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunResult":
+        result = cls(**data)
+        result.cell_errors = [(int(n), str(e)) for n, e in result.cell_errors]
+        return result
 
 
 class _GradingClient(NotebookClient):
@@ -109,37 +126,51 @@ class _GradingClient(NotebookClient):
         return await super()._async_handle_timeout(timeout, cell)
 
 
-def _injected_source(request: dict) -> str:
-    return (
-        "__minigrad_grading__ = {'__name__': 'minigrad_grading_wire'}\n"
-        f"exec(compile({WIRE_SOURCE!r}, '<minigrad-grading>', 'exec'), __minigrad_grading__)\n"
-        f"__minigrad_grading__['answer_request'](globals(), {json.dumps(request)!r})\n"
-        "del __minigrad_grading__\n"
-    )
+def read_report(path: Path, key: bytes, nonce: str, request: str) -> dict | None:
+    """The kernel's report for one request, or ``None`` when it is missing, too big, unsigned or not for it.
 
-
-def _read_payload(path: Path, nonce: str) -> Any:
-    """The payload an injected cell wrote, or ``None`` when it is missing, too big or not ours."""
+    The file is opened without following a final symlink and read only if it is a regular file,
+    at most 20 MB; its first line must be the HMAC-SHA-256 of the rest under ``key``, and the
+    rest a JSON object naming ``nonce`` and the SHA-256 of the request's JSON text.
+    """
     try:
-        if path.stat().st_size > _MAX_PAYLOAD_BYTES:
-            return None
-        payload = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):  # missing, not JSON, or nested to crash the parser
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
         return None
-    if not isinstance(payload, dict) or payload.get("nonce") != nonce:
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            return None
+        data = b""
+        while len(data) <= _MAX_REPORT_BYTES:
+            chunk = os.read(handle, 1 << 20)
+            if not chunk:
+                break
+            data += chunk
+    except OSError:
+        return None
+    finally:
+        os.close(handle)
+    mac, _, body = data.partition(b"\n")
+    if len(data) > _MAX_REPORT_BYTES or not hmac.compare_digest(
+            mac, hmac.new(key, body, hashlib.sha256).hexdigest().encode("ascii")):
+        return None
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    digest = hashlib.sha256(request.encode("utf-8")).hexdigest()
+    if not isinstance(payload, dict) or payload.get("nonce") != nonce or payload.get("request") != digest:
         return None
     return payload
 
 
-async def run_notebook(
-    notebook: Any, workdir: Path, payload_dir: Path, requests: list[Request], limits: RunLimits,
-) -> RunResult:
-    """Execute ``notebook`` (already a private copy) with its working directory ``workdir``.
+async def run_notebook(sources: list[str], launch: Launch, requests: list[Request], limits: RunLimits) -> RunResult:
+    """Execute the code cells ``sources`` in a kernel started as ``launch`` says, then serve ``requests``.
 
     Args:
-        notebook: an nbformat v4 notebook; it is modified (outputs added, cells appended).
-        workdir: where the kernel runs (the notebook's copy lives there).
-        payload_dir: where the injected cells write their answers.
+        sources: the notebook's code cells, in order.
+        launch: how to start and reach the kernel (:meth:`minigrad.grading.sandbox.Sandbox.launch`);
+            its configuration holds the key of the kernel's reports.
         requests: what to read out of the kernel after the student's cells.
         limits: timeouts and output cap.
 
@@ -147,19 +178,20 @@ async def run_notebook(
         A :class:`RunResult`; this function does not raise for anything the notebook does.
     """
     result = RunResult()
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in sources])
+    key = bytes.fromhex(launch.config["key"])
     start = time.monotonic()
     deadline = start + limits.total_timeout
     timeout = max(1, int(round(limits.cell_timeout)))
+    manager = SandboxedKernelManager(launch)
+    manager.connection_file = str(launch.root / "connection.json")
+    manager.context.setsockopt(zmq.MAXMSGSIZE, _MAX_MESSAGE_BYTES)
     client = _GradingClient(
-        notebook, limits.max_output_bytes, timeout=timeout, allow_errors=True,
-        interrupt_on_timeout=True, kernel_name=NATIVE_KERNEL_NAME, record_timing=False,
-        error_on_timeout={"ename": "CellTimeoutError", "evalue": f"the cell ran over {timeout} s",
-                          "traceback": []},
+        notebook, limits.max_output_bytes, km=manager, timeout=timeout, allow_errors=True,
+        interrupt_on_timeout=True, record_timing=False,
+        error_on_timeout={"ename": "CellTimeoutError", "evalue": f"the cell ran over {timeout} s", "traceback": []},
         shutdown_kernel="immediate", iopub_timeout=2, startup_timeout=60,
     )
-    env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1", "MPLBACKEND": "Agg"}
-    student_cells = [(i, c) for i, c in enumerate(notebook.cells) if c.cell_type == "code"]
-    cell_number = {i: n for n, (i, _) in enumerate(student_cells, start=1)}
 
     async def run_cell(cell: Any, index: int, after_timeout_check: bool = True) -> str:
         """``done``, ``timeout`` (the cell's limit), ``stuck`` (the kernel ignored the interrupt),
@@ -188,29 +220,25 @@ async def run_notebook(
         notebook.cells.pop()
         return "timeout" if state == "done" else "stuck" if state == "timeout" else state
 
+    output_text: list[str] = []
     try:
-        # The kernel's own stdout and stderr (not the cells' output, which comes over ZeroMQ) are
-        # dropped, so that a notebook cannot write to the grader's terminal.
-        async with client.async_setup_kernel(cwd=str(workdir), env=env, stdout=subprocess.DEVNULL,
-                                             stderr=subprocess.DEVNULL):
+        async with client.async_setup_kernel(cleanup_kc=True):
             result.kernel_seconds = time.monotonic() - start
-            for index, cell in student_cells:
+            for index, cell in enumerate(list(notebook.cells)):
+                number = index + 1
                 state = await run_cell(cell, index)
-                result.output_text.append(cell_output_text(cell))
+                output_text.append(cell_output_text(cell))
                 errors = [o for o in cell.outputs if o.get("output_type") == "error"]
                 if state == "timeout":
-                    result.cell_errors.append((cell_number[index], f"timed out after {timeout} s"))
+                    result.cell_errors.append((number, f"timed out after {timeout} s"))
                 elif errors:
-                    error = errors[0]
-                    result.cell_errors.append(
-                        (cell_number[index], f"{error.get('ename')}: {str(error.get('evalue'))[:200]}"))
+                    result.cell_errors.append((number, f"{errors[0].get('ename')}: {str(errors[0].get('evalue'))[:200]}"))
                 if state in ("total timeout", "kernel died", "stuck"):
                     result.status = "kernel died" if state == "kernel died" else "timeout"
-                    where = f"in cell {cell_number[index]}"
                     result.message = {
-                        "total timeout": f"ran over the total time limit of {limits.total_timeout:g} s {where}",
-                        "stuck": f"did not stop when interrupted after {timeout} s {where}",
-                        "kernel died": f"the kernel died {where} (os._exit, exit() or a crash)",
+                        "total timeout": f"ran over the total time limit of {limits.total_timeout:g} s in cell {number}",
+                        "stuck": f"did not stop when interrupted after {timeout} s in cell {number}",
+                        "kernel died": f"the kernel died in cell {number} (os._exit, exit() or a crash)",
                     }[state]
                     break
             result.notebook_seconds = time.monotonic() - start - result.kernel_seconds
@@ -219,10 +247,9 @@ async def run_notebook(
                 if result.status != "completed":
                     result.request_status[request.key] = result.status
                     continue
-                nonce = secrets.token_hex(8)
-                path = payload_dir / f"{nonce}.json"
-                body = {**request.body, "path": str(path), "nonce": nonce}
-                notebook.cells.append(nbformat.v4.new_code_cell(_injected_source(body)))
+                nonce = secrets.token_hex(16)
+                body = json.dumps({**request.body, "nonce": nonce})
+                notebook.cells.append(nbformat.v4.new_code_cell(request_cell(body)))
                 state = await run_cell(notebook.cells[-1], len(notebook.cells) - 1)
                 if state in ("total timeout", "stuck"):
                     result.status, result.message = "timeout", (
@@ -234,12 +261,13 @@ async def run_notebook(
                     result.message = "the kernel died while the grader called the notebook's functions"
                 result.request_status[request.key] = "done" if state == "done" else (
                     "kernel died" if state == "kernel died" else "timeout")
-                result.payloads[request.key] = _read_payload(path, nonce)
+                result.payloads[request.key] = read_report(launch.outbox() / f"{nonce}.json", key, nonce, body)
             result.probe_seconds = time.monotonic() - probe_start
     except DeadKernelError:
         result.status, result.message = "kernel died", "the kernel died"
     except (RuntimeError, OSError, TimeoutError) as error:
         if result.status == "completed" and not result.payloads:
-            result.status, result.message = "error", f"the kernel could not run: {error}"
+            result.status, result.message = "error", f"the kernel could not run: {str(error)[:200]}"
     result.dropped_output_bytes = client.dropped_output_bytes
+    result.claims = claims("".join(output_text))
     return result

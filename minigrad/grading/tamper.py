@@ -1,35 +1,35 @@
-"""Signs that a notebook tried to fake its grade: what the grader looks for besides the answers.
+"""Signs that a notebook tried to fake its grade, read from its text (the kernel's own checks are in
+:mod:`minigrad.grading.kernel`).
 
-* ``scan_sources``: the notebook's code, read without running it: rebinding ``check``,
-  assigning into ``minigrad`` modules, replacing entries of ``sys.modules``.
-* ``compare_modules``: the kernel's fingerprints of the trusted ``minigrad`` modules (taken after
-  the student's cells ran) against this process's: a replaced function or class member shows up.
-* ``claims``: "✓ 2.3 (3/3)" lines in the output, to compare with what the grader found.
-* ``snapshot_directory`` / ``changed_files``: files written next to the notebook's private copy;
-  ``snapshot_package`` / ``package_changes``: the grader's own source files.
+* ``scan_sources``: the notebook's code, read without running it: rebinding ``check``, assigning
+  into ``minigrad`` modules, replacing entries of ``sys.modules``, importing the grader's
+  reference code. Line magics such as ``%time`` are read as the code they run.
+* ``claims``: "✓ 2.3 (3/3)" lines in the outputs (plain text, HTML and markdown, after Unicode
+  normalisation and with terminal colour codes removed), to compare with what the grader found.
 """
 
 from __future__ import annotations
 
 import ast
-import hashlib
-import json
+import html
 import re
+import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from minigrad.grading.wire import describe_module
+__all__ = ["Finding", "scan_sources", "claims", "cell_output_text", "stored_output_text", "MAX_CODE_CHARACTERS"]
 
-__all__ = [
-    "Finding", "scan_sources", "claims", "cell_output_text", "stored_output_text", "fingerprint", "compare_modules",
-    "snapshot_directory", "changed_files", "snapshot_package", "package_changes",
-]
-
-_CLAIM = re.compile(r"^[ \t]*(✓[ \t]+(\d+\.\d+)[ \t]+\(\d+/\d+\).*)$", re.MULTILINE)
-_MAGIC = re.compile(r"^\s*[%!].*$", re.MULTILINE)
-# The grader's own files a notebook could overwrite to change later runs.
-_GUARDED = ("grading/*.py", "symbolic.py", "scalar.py")
+MAX_CODE_CHARACTERS = 2_000_000
+"""Most code a notebook may hold, all cells together; a larger one is not read (nor graded)."""
+_MAX_CELL_CHARACTERS = 200_000  # a longer cell is not parsed (its ✓ lines still count)
+_MARKS = "✓✔☑√🗸✅"
+_CLAIM = re.compile(rf"^[\s>*_`#-]*([{_MARKS}]\s*(\d+\.\d+)\s*\(\s*\d+\s*/\s*\d+\s*\).*)$", re.MULTILINE)
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+_TAG = re.compile(r"<[^>]{0,2000}>")
+# Line magics whose argument is Python code, and cell magics whose body is; other magics and
+# shell lines are dropped.
+_CODE_LINE_MAGIC = re.compile(r"^(\s*)%{1,2}(?:time|timeit|prun|capture|debug)\b(?:\s+-\S+(?:\s+\S+)?)*\s?(.*)$")
+_OTHER_MAGIC = re.compile(r"^\s*(?:[%!].*|\w+\s*=\s*!.*)$")
 
 
 @dataclass
@@ -41,23 +41,44 @@ class Finding:
 
 
 # ------------------------------------------------------------------------------ the source
-def scan_sources(notebook: Any) -> list[Finding]:
+def _python_of(source: str) -> str:
+    """A cell's code with IPython's syntax removed: ``%time x = 1`` becomes ``x = 1``."""
+    lines = source.splitlines()
+    if lines and re.match(r"^\s*%%(time|timeit|prun|capture)\b", lines[0]):
+        lines = lines[1:]
+    elif lines and lines[0].lstrip().startswith("%%"):
+        return ""
+    out = []
+    for line in lines:
+        magic = _CODE_LINE_MAGIC.match(line)
+        if magic:
+            out.append(magic.group(1) + magic.group(2))
+        elif _OTHER_MAGIC.match(line):
+            out.append("")
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def scan_sources(sources: list[str]) -> list[Finding]:
     """Read every code cell (without running it) for attempts to redefine or patch the grading code."""
     findings: list[Finding] = []
     minigrad_names: set[str] = {"minigrad"}
     grading_names: set[str] = set()
-    code_cells = [c for c in notebook.cells if c.cell_type == "code"]
-    for number, cell in enumerate(code_cells, start=1):
+    for number, source in enumerate(sources, start=1):
+        if len(source) > _MAX_CELL_CHARACTERS:
+            findings.append(Finding("note", f"cell {number} is too long to read for tampering"))
+            continue
         try:
-            tree = ast.parse(_MAGIC.sub("", cell.source))
-        except (SyntaxError, ValueError):
+            tree = ast.parse(_python_of(source))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for node in ast.walk(tree):
             message = _inspect(node, minigrad_names, grading_names)
             if message:
-                kind = "note" if message.startswith("sets ") else "tampering"
+                kind = "note" if message.startswith(("sets ", "imports ")) else "tampering"
                 findings.append(Finding(kind, f"cell {number} {message}"))
-    return findings
+    return findings[:50]
 
 
 def _root(node: ast.AST) -> tuple[str, str]:
@@ -71,7 +92,7 @@ def _root(node: ast.AST) -> tuple[str, str]:
 
 
 def _inspect(node: ast.AST, minigrad_names: set[str], grading_names: set[str]) -> str:
-    """A message when ``node`` rebinds ``check`` or writes into minigrad; ``""`` otherwise."""
+    """A message when ``node`` rebinds ``check``, writes into minigrad or imports reference code; ``""`` otherwise."""
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         module = (node.module or "") if isinstance(node, ast.ImportFrom) else ""
         for alias in node.names:
@@ -83,6 +104,8 @@ def _inspect(node: ast.AST, minigrad_names: set[str], grading_names: set[str]) -
                     grading_names.add(bound)
             if bound == "check" and not (full == "minigrad.grading.check" and alias.asname in (None, "check")):
                 return f"binds `check` to {full}, not minigrad.grading.check"
+            if re.match(r"minigrad\.grading\.(ch\d\d|common)\b", full):
+                return f"imports {full}, the grader's reference code (calling it from an answer gets no credit)"
         return ""
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "check":
         return "defines its own `check`"
@@ -107,120 +130,50 @@ def _inspect(node: ast.AST, minigrad_names: set[str], grading_names: set[str]) -
 
 # ------------------------------------------------------------------------------ the outputs
 def cell_output_text(cell: Any) -> str:
-    """The text a code cell's outputs show (streams and plain-text displays), each output ending a line.
+    """The text a code cell's outputs show, each output ending a line.
 
-    Ending every output with a newline keeps a claim line at the start of one output from running
-    into the end of the output before it.
+    Streams, plain text, HTML (tags removed, entities decoded) and markdown all count. Ending
+    every output with a newline keeps a claim line at the start of one output from running into
+    the end of the output before it.
     """
     parts = []
-    for output in cell.get("outputs", []):
+    for output in cell.get("outputs", []) if isinstance(cell, dict) else []:
+        if not isinstance(output, dict):
+            continue
         if output.get("output_type") == "stream":
-            parts.append(str(output.get("text", "")))
+            parts.append(_text(output.get("text", "")))
         elif isinstance(output.get("data"), dict):
-            parts.append(str(output["data"].get("text/plain", "")))
+            data = output["data"]
+            parts.append(_text(data.get("text/plain", "")))
+            for mime in ("text/html", "text/markdown"):
+                if mime in data:
+                    parts.append("\n" + html.unescape(_TAG.sub("\n", _text(data[mime]))))
         parts.append("\n")
     return "".join(parts)
 
 
-def stored_output_text(notebook: Any) -> str:
-    """The text a notebook's stored outputs show, cell after cell (see :func:`cell_output_text`)."""
-    return "".join(cell_output_text(cell) for cell in notebook.cells if cell.cell_type == "code")
+def _text(value: Any) -> str:
+    """nbformat text (a string or a list of lines) as one string."""
+    if isinstance(value, list):
+        return "".join(str(line) for line in value)
+    return str(value)
+
+
+def stored_output_text(cells: list) -> str:
+    """The text a notebook's stored outputs show, code cell after code cell (see :func:`cell_output_text`)."""
+    return "".join(cell_output_text(cell) for cell in cells
+                   if isinstance(cell, dict) and cell.get("cell_type") == "code")
 
 
 def claims(text: str) -> dict[str, str]:
-    """Question id to the first "✓ id (n/n) …" line in ``text`` (lines shortened to 80 characters)."""
+    """Question id to the first "✓ id (n/n) …" line in ``text`` (lines shortened to 80 characters).
+
+    The text is NFKC-normalised and stripped of terminal escape codes and non-breaking or
+    zero-width spaces first, so that a line that *looks* like a claim is read as one.
+    """
+    text = unicodedata.normalize("NFKC", _ANSI.sub("", text))
+    text = re.sub(r"[\u200b-\u200d\u2060\ufeff]", "", text)
     found: dict[str, str] = {}
     for match in _CLAIM.finditer(text):
         found.setdefault(match.group(2), match.group(1).strip()[:80])
     return found
-
-
-# ------------------------------------------------------------------------------ the kernel's modules
-def fingerprint(module: Any) -> Any:
-    """This process's fingerprint of a module, in the same JSON form the kernel sends."""
-    return json.loads(json.dumps(describe_module(module)))
-
-
-def _diff(mine: Any, theirs: Any, path: str, out: list[tuple[str, str]]) -> None:
-    if isinstance(mine, dict) and isinstance(theirs, dict):
-        for key in sorted(set(mine) | set(theirs)):
-            where = f"{path}.{key}"
-            if key not in theirs:
-                out.append(("tampering", f"deleted {where}"))
-            elif key not in mine:
-                out.append(("note", f"added {where}"))
-            else:
-                _diff(mine[key], theirs[key], where, out)
-    elif mine != theirs:
-        out.append(("tampering", f"replaced {path}"))
-
-
-def compare_modules(kernel_modules: Any, mine: Callable[[str], Any]) -> list[tuple[str, str]]:
-    """Compare the kernel's module fingerprints with this process's.
-
-    Args:
-        kernel_modules: module name to ``{"file", "members"}``, as the kernel reported it.
-        mine: module name to this process's fingerprint (``None`` when it has no such module).
-
-    Returns:
-        ``(kind, message)`` pairs: ``tampering`` for a replaced or deleted member, a module loaded
-        from another file or unknown to the grader; ``note`` for an added member.
-    """
-    if not isinstance(kernel_modules, dict):
-        return [("tampering", "the kernel's module fingerprints are unreadable")]
-    problems: list[tuple[str, str]] = []
-    for name, theirs in sorted(kernel_modules.items()):
-        reference = mine(name)
-        if reference is None:
-            problems.append(("tampering", f"the kernel has a module {name} that the grader does not know"))
-            continue
-        if not isinstance(theirs, dict) or theirs.get("file") != reference["file"]:
-            problems.append(("tampering", f"{name} was loaded from {str(theirs.get('file'))[:80]}, "
-                                          f"not the installed package" if isinstance(theirs, dict)
-                                          else f"{name}'s fingerprint is unreadable"))
-            continue
-        _diff(reference["members"], theirs.get("members"), name, problems)
-    return problems
-
-
-# ------------------------------------------------------------------------------ files
-def _digest(path: Path) -> str:
-    size = path.stat().st_size
-    if size > 50_000_000:
-        return f"size {size} mtime {path.stat().st_mtime_ns}"
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def snapshot_directory(root: Path) -> dict[str, str]:
-    """Relative path to content digest, for every file under ``root``."""
-    snapshot = {}
-    for path in root.rglob("*"):
-        try:
-            if path.is_file() and not path.is_symlink():
-                snapshot[path.relative_to(root).as_posix()] = _digest(path)
-            elif path.is_symlink():
-                snapshot[path.relative_to(root).as_posix()] = "symlink"
-        except OSError:
-            continue
-    return snapshot
-
-
-def changed_files(before: dict[str, str], after: dict[str, str]) -> list[str]:
-    """Files created, changed or deleted between two snapshots, sorted."""
-    return sorted(name for name in set(before) | set(after) if before.get(name) != after.get(name))
-
-
-def snapshot_package(package_dir: Path) -> dict[str, str]:
-    """Digests of the grader's own source files that a notebook could overwrite."""
-    return {path.relative_to(package_dir).as_posix(): _digest(path)
-            for pattern in _GUARDED for path in sorted(package_dir.glob(pattern))}
-
-
-def package_changes(package_dir: Path, snapshot: dict[str, str]) -> tuple[list[str], dict[str, str]]:
-    """The guarded files created, changed or deleted since ``snapshot``, and a fresh snapshot.
-
-    The grader reports a change and does not undo it: the files may also have been edited on
-    purpose, and the grader's own process keeps running the code it loaded at the start.
-    """
-    current = snapshot_package(package_dir)
-    return changed_files(snapshot, current), current

@@ -1,42 +1,58 @@
-"""The plain-data boundary between a student's kernel and the grader.
+"""The plain-data boundary between a student's function and the grader.
 
-Everything in this module runs in two places. ``check()`` imports it in the student's kernel to
-probe an answer on the visible cases. The grader reads this file's *source* when it starts and
-injects it into the kernel it grades, so that a notebook that patches ``minigrad.grading`` cannot
-change how its answers are read. What crosses the boundary is JSON-able data only: numbers,
-lists, strings, and SymPy expressions encoded as trees of whitelisted node names, which the grader
-rebuilds without ``eval`` (:func:`decode_expression`).
+``check()`` uses this module in the student's kernel to probe an answer on the visible cases, and
+the grader's part of a sandboxed kernel (:mod:`minigrad.grading.kernel`) uses it to probe the
+hidden ones. What crosses the boundary is JSON-able data only: numbers, lists, strings, and SymPy
+expressions encoded as trees of whitelisted node names. The grader rebuilds those trees with
+:func:`decode_expression`, which never evaluates text and checks size, depth, literals and
+exponents *before* SymPy builds anything.
 
-Only the standard library is imported at module level; numpy, SymPy and ``minigrad.Value`` are
-imported inside the functions that need them.
+A ``value_op`` answer (a new :class:`~minigrad.scalar.Value` operation) is read through the
+trusted class: :func:`read_value_op` accepts only objects whose type *is* ``Value``, reads their
+slots through the descriptors this module captured when it was imported, and backpropagates on its
+own, so a subclass or a patched method cannot change what the grader sees (chapter 2).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import sys
-import types
 from typing import Any, Callable
+
+import numpy as np
+
+from minigrad.scalar import Value
 
 __all__ = [
     "MAX_TREE_NODES",
     "build_argument",
+    "call_answer",
+    "read_answer",
     "probe",
     "encode_expression",
     "decode_expression",
-    "describe_module",
+    "value_op_arguments",
+    "read_value_op",
     "collect_answer",
-    "collect_integrity",
-    "answer_request",
+    "type_name",
 ]
 
 MAX_TREE_NODES = 200_000
 """Largest SymPy expression (in tree nodes) an answer may have."""
+MAX_TREE_DEPTH = 1_000
+"""Deepest nesting of a SymPy expression tree."""
+MAX_LITERAL_DIGITS = 60
+"""Longest integer (in decimal digits) an expression tree may hold, numerator and denominator alike."""
+MAX_EXPONENT = 100
+"""Largest absolute numeric exponent of a power in an expression tree."""
+MAX_NUMBER_BITS = 20_000
+"""Largest exact number (in bits) that decoding may compute from numeric powers and products."""
+MAX_GRAPH_NODES = 100_000
+"""Largest ``Value`` graph a ``value_op`` answer may build."""
 
 _NUMBER_TAGS = ("int", "rat", "float")
 _FUNCTIONS = ("Add", "Mul", "Pow", "exp", "log", "tanh", "sinh", "cosh", "sech", "sin", "cos", "Abs")
 _CONSTANTS = ("E", "pi")
+type_name: Callable[[type], str] = type.__dict__["__name__"].__get__
+"""A class's own name, read without running any of its (or its metaclass's) code."""
 
 
 # ------------------------------------------------------------------------------ SymPy trees
@@ -54,7 +70,7 @@ def encode_expression(expr: Any) -> list:
     import sympy
 
     if isinstance(expr, bool) or not isinstance(expr, (int, float, sympy.Basic)):
-        raise TypeError(f"expected a SymPy expression, got {type(expr).__name__}")
+        raise TypeError(f"expected a SymPy expression, got {type_name(type(expr))}")
     root: list = []
     stack: list[tuple[Any, list]] = [(sympy.sympify(expr), root)]
     count = 0
@@ -74,7 +90,7 @@ def encode_expression(expr: Any) -> list:
         elif node is sympy.E or node is sympy.pi:
             slot.append("E" if node is sympy.E else "pi")
         else:
-            name = type(node).__name__
+            name = type_name(type(node))
             if name not in _FUNCTIONS:
                 raise TypeError(f"the expression uses {name}, which the grader does not read")
             slot.append(name)
@@ -85,57 +101,98 @@ def encode_expression(expr: Any) -> list:
     return root
 
 
+def _integer(text: Any) -> int:
+    if type(text) is not str or not 0 < len(text.lstrip("-")) <= MAX_LITERAL_DIGITS:
+        raise ValueError(f"an integer literal must be at most {MAX_LITERAL_DIGITS} digits")
+    return int(text)
+
+
+def _leaf(tag: str, args: list, sympy: Any) -> Any:
+    """A symbol, number or constant node, with its literals bounded."""
+    if tag == "sym" and len(args) == 1 and type(args[0]) is str and 0 < len(args[0]) <= 100:
+        return sympy.Symbol(args[0])
+    if tag == "int" and len(args) == 1:
+        return sympy.Integer(_integer(args[0]))
+    if tag == "rat" and len(args) == 2:
+        denominator = _integer(args[1])
+        if denominator == 0:
+            raise ValueError("a rational with denominator 0")
+        return sympy.Rational(_integer(args[0]), denominator)
+    if tag == "float" and len(args) == 1 and type(args[0]) is str and len(args[0]) <= 40:
+        value = float(args[0])
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("a float literal that is not finite")
+        return sympy.Float(value)
+    if tag in _CONSTANTS and not args:
+        return sympy.E if tag == "E" else sympy.pi
+    raise ValueError(f"unknown expression node {tag!r}" if tag not in (*_NUMBER_TAGS, "sym")
+                     else f"malformed {tag} node")
+
+
+def _bits(number: Any) -> int:
+    """Bits of an exact number (numerator plus denominator), 0 for anything else."""
+    if number.is_Rational:
+        return int(number.p).bit_length() + int(number.q).bit_length()
+    return 0
+
+
+def _check_operation(tag: str, children: list) -> None:
+    """Refuse a power or product whose exact result would be too large to compute."""
+    if tag == "Pow" and len(children) == 2:
+        base, exponent = children
+        if exponent.is_Number and abs(exponent) > MAX_EXPONENT:
+            raise ValueError(f"an exponent larger than {MAX_EXPONENT}")
+        if exponent.is_Rational and _bits(base) * abs(int(exponent.p)) > MAX_NUMBER_BITS:
+            raise ValueError(f"a power larger than {MAX_NUMBER_BITS} bits")
+    elif tag == "Mul" and sum(_bits(child) for child in children) > MAX_NUMBER_BITS:
+        raise ValueError(f"a product larger than {MAX_NUMBER_BITS} bits")
+
+
 def decode_expression(tree: Any) -> Any:
     """Rebuild a SymPy expression from :func:`encode_expression`'s tree, accepting only its nodes.
 
+    The tree is checked as it is read: at most :data:`MAX_TREE_NODES` nodes and
+    :data:`MAX_TREE_DEPTH` levels, integer literals of at most :data:`MAX_LITERAL_DIGITS` digits,
+    finite floats, numeric exponents of at most :data:`MAX_EXPONENT` and exact numeric powers and
+    products of at most :data:`MAX_NUMBER_BITS` bits. SymPy's constructors run only on nodes that
+    passed, so ``Pow(3, 10**8)`` is refused before anything is computed.
+
     Raises:
-        ValueError: when the tree is malformed or names a node outside the whitelist.
+        ValueError: when the tree is malformed, too large, or names a node outside the whitelist.
     """
     import sympy
 
     builders: dict[str, Callable[..., Any]] = {name: getattr(sympy, name) for name in _FUNCTIONS}
-    constants = {"E": sympy.E, "pi": sympy.pi}
     # Iterative post-order rebuild: deep expressions must not hit the recursion limit.
     results: dict[int, Any] = {}
-    stack: list[tuple[Any, bool]] = [(tree, False)]
+    stack: list[tuple[Any, bool, int]] = [(tree, False, 1)]
     count = 0
     while stack:
-        node, children_done = stack.pop()
-        if not isinstance(node, list) or not node or not isinstance(node[0], str):
+        node, children_done, depth = stack.pop()
+        if type(node) is not list or not node or type(node[0]) is not str:
             raise ValueError(f"malformed expression tree node: {str(node)[:60]}")
         tag, args = node[0], node[1:]
         if not children_done:
             count += 1
             if count > MAX_TREE_NODES:
                 raise ValueError(f"expression has more than {MAX_TREE_NODES} nodes")
+            if depth > MAX_TREE_DEPTH:
+                raise ValueError(f"expression is nested more than {MAX_TREE_DEPTH} levels deep")
             if tag in builders:
-                stack.append((node, True))
-                stack.extend((child, False) for child in args)
+                if not args:
+                    raise ValueError(f"a {tag} node without arguments")
+                stack.append((node, True, depth))
+                stack.extend((child, False, depth + 1) for child in args)
                 continue
-        if tag == "sym" and len(args) == 1 and isinstance(args[0], str):
-            results[id(node)] = sympy.Symbol(args[0])
-        elif tag in _NUMBER_TAGS and args and all(isinstance(a, str) for a in args):
-            try:
-                if tag == "int" and len(args) == 1:
-                    results[id(node)] = sympy.Integer(int(args[0]))
-                elif tag == "rat" and len(args) == 2:
-                    results[id(node)] = sympy.Rational(int(args[0]), int(args[1]))
-                elif tag == "float" and len(args) == 1:
-                    results[id(node)] = sympy.Float(float(args[0]))
-                else:
-                    raise ValueError
-            except (ValueError, ZeroDivisionError):
-                raise ValueError(f"malformed number node: {str(node)[:60]}") from None
-        elif tag in constants and not args:
-            results[id(node)] = constants[tag]
-        elif tag in builders and children_done:
-            results[id(node)] = builders[tag](*(results[id(child)] for child in args))
-        else:
-            raise ValueError(f"unknown expression node {tag!r}")
+            results[id(node)] = _leaf(tag, args, sympy)
+            continue
+        children = [results[id(child)] for child in args]
+        _check_operation(tag, children)
+        results[id(node)] = builders[tag](*children)
     return results[id(tree)]
 
 
-# ------------------------------------------------------------------------------ probing answers
+# ------------------------------------------------------------------------------ arguments
 def build_argument(spec: dict) -> Any:
     """Turn one argument description of a case into the object the answer is called with."""
     if "symbol" in spec:
@@ -151,54 +208,145 @@ def build_argument(spec: dict) -> Any:
 
         return sympy.Rational(*spec["rational"])
     if "array" in spec:
-        import numpy
-
-        return numpy.array(spec["array"], dtype=numpy.float64)
+        return np.array(spec["array"], dtype=np.float64)
     if "integers" in spec:  # token ids, lengths, tags: an int64 array of any nesting
-        import numpy
-
-        return numpy.array(spec["integers"], dtype=numpy.int64)
+        return np.array(spec["integers"], dtype=np.int64)
     return spec["number"]
 
 
 def _encode_numbers(result: Any) -> dict:
     """A number or a 1-D sequence of numbers as ``{"shape": [...], "values": [...]}``."""
-    import numpy
-
-    array = numpy.asarray(result)
-    if array.dtype == object or not (
-        numpy.issubdtype(array.dtype, numpy.number) or array.dtype == bool
-    ):
-        raise TypeError(f"expected numbers, got {type(result).__name__}")
-    return {"shape": list(array.shape), "values": [float(v) for v in array.astype(float).ravel()]}
+    array = np.asarray(result)
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise TypeError(f"expected numbers, got {type_name(type(result))}")
+    return {"shape": [int(n) for n in array.shape], "values": [float(v) for v in array.astype(float).ravel()]}
 
 
-def _probe_value_op(answer: Callable, case: dict) -> dict:
-    """Call a unary ``Value`` op on each point: forward value, gradient, graph size, chain rule."""
-    from minigrad.scalar import Value
+# ------------------------------------------------------------------------------ Value ops, read through the trusted class
+_SLOTS = {name: Value.__dict__[name] for name in Value.__slots__}
+_NUMPY_REALS = frozenset({np.float64, np.float32, np.float16, np.int64, np.int32, np.int16, np.int8})
 
-    points = []
+
+def _real(x: Any, what: str, _type: Any = type, _float: Any = float, _reals: Any = _NUMPY_REALS) -> float:
+    """``x`` as a float when it is exactly a Python or numpy real number (no subclass, no student code)."""
+    kind = _type(x)
+    if kind is _float:
+        return x
+    if kind is int or kind in _reals:
+        return _float(x)
+    raise TypeError(f"{what} is a {type_name(kind)}, not a number")
+
+
+def new_value(data: float, inputs: tuple = (), local_grads: tuple = (), op: str = "",
+              _new: Any = object.__new__, _Value: Any = Value, _slots: Any = _SLOTS) -> Value:
+    """A ``Value`` made without calling any of its methods (which a notebook may have replaced)."""
+    node = _new(_Value)
+    for name, value in (("data", data), ("grad", 0.0), ("label", ""), ("_prev", inputs),
+                        ("_local_grads", local_grads), ("_op", op)):
+        _slots[name].__set__(node, value)
+    return node
+
+
+def _graph(out: Any, _type: Any = type, _id: Any = id, _Value: Any = Value,
+           _prev: Any = _SLOTS["_prev"].__get__, _locals: Any = _SLOTS["_local_grads"].__get__) -> list:
+    """``(node, inputs, local gradients)`` for every node ``out`` depends on, inputs before outputs.
+
+    Every node must be exactly a ``Value`` whose inputs and local gradients are tuples (or lists)
+    of the same length; they are read through the slot descriptors, never through the object.
+    """
+    if _type(out) is not _Value:
+        raise TypeError(f"expected a Value, got {type_name(_type(out))}")
+    order: list = []
+    seen: set[int] = set()
+    stack: list = [(out, None)]
+    while stack:
+        node, parts = stack.pop()
+        if parts is not None:
+            order.append((node, *parts))
+            continue
+        if _id(node) in seen:
+            continue
+        if len(seen) >= MAX_GRAPH_NODES:
+            raise ValueError(f"the graph has more than {MAX_GRAPH_NODES} nodes")
+        seen.add(_id(node))
+        inputs, local = _prev(node, _Value), _locals(node, _Value)
+        if _type(inputs) not in (tuple, list) or _type(local) not in (tuple, list) or len(inputs) != len(local):
+            raise TypeError("a node's inputs and local gradients must be two tuples of the same length")
+        inputs = tuple(inputs)
+        for child in inputs:
+            if _type(child) is not _Value:
+                raise TypeError(f"the graph holds a {type_name(_type(child))}, not a Value")
+        parts = (inputs, tuple(_real(g, "a local gradient") for g in local))
+        stack.append((node, parts))
+        stack.extend((child, None) for child in inputs if _id(child) not in seen)
+    return order
+
+
+def _gradients(order: list, _id: Any = id) -> dict[int, float]:
+    """d(last node)/d(node) for every node of :func:`_graph`'s order, by the chain rule."""
+    grads = {_id(order[-1][0]): 1.0}
+    for node, inputs, local in reversed(order):
+        upstream = grads.get(_id(node), 0.0)
+        for child, derivative in zip(inputs, local):
+            grads[_id(child)] = grads.get(_id(child), 0.0) + derivative * upstream
+    return grads
+
+
+def value_op_arguments(case: dict) -> list[tuple[Value, Value, Value]]:
+    """For each point x of a ``value_op`` case: a leaf ``a = x``, and ``inner * w`` with a leaf ``w = x / inner``."""
+    inner = float(case["inner"])
+    arguments = []
     for x in case["points"]:
-        a = Value(x)
-        out = answer(a)
-        if not isinstance(out, Value):
-            raise TypeError(f"expected a Value, got {type(out).__name__}")
-        data = out.data
-        out.backward()
-        # The same op inside a longer graph: y = c * op(k * w), so dy/dw = c * k * op'(k w).
-        w = Value(x / case["inner"])
-        y = answer(w * case["inner"]) * case["outer"]
-        y.backward()
-        points.append(
-            {
-                "data": float(data),
-                "grad": float(a.grad),
-                "nodes": len(out.topological_order()),
-                "inputs_are_the_argument": list(out.inputs()) == [a],
-                "chain_grad": float(w.grad),
-            }
-        )
+        w = new_value(float(x) / inner)
+        scaled = new_value(float(x) / inner * inner, (w,), (inner,), "*")
+        arguments.append((new_value(float(x)), w, scaled))
+    return arguments
+
+
+def read_value_op(case: dict, arguments: list, outputs: list, _id: Any = id,
+                  _data: Any = _SLOTS["data"].__get__, _Value: Any = Value) -> dict:
+    """Describe a unary ``Value`` op from what it returned: forward value, gradient, graph size, chain rule.
+
+    Args:
+        case: the case (``points``, ``inner``, ``outer``).
+        arguments: :func:`value_op_arguments` of the case.
+        outputs: ``(op(a), op(inner * w))`` for each point.
+
+    Returns:
+        ``{"points": [{"data", "grad", "nodes", "inputs_are_the_argument", "chain_grad"}, ...]}``;
+        ``chain_grad`` is dy/dw for ``y = outer * op(inner * w)``.
+    """
+    points = []
+    for (a, w, _), (out, out_of_scaled) in zip(arguments, outputs):
+        order = _graph(out)
+        chain = _graph(out_of_scaled)
+        inputs = order[-1][1]
+        points.append({
+            "data": _real(_data(out, _Value), "the output's data"),
+            "grad": _gradients(order).get(_id(a), 0.0),
+            "nodes": len(order),
+            "inputs_are_the_argument": len(inputs) == 1 and inputs[0] is a,
+            "chain_grad": float(case["outer"]) * _gradients(chain).get(_id(w), 0.0),
+        })
     return {"points": points}
+
+
+# ------------------------------------------------------------------------------ probing answers
+def call_answer(kind: str, answer: Callable, case: dict, arguments: list | None = None) -> Any:
+    """The part of a probe that runs the student's code: call ``answer`` on one case.
+
+    Returns plain data for ``sympy`` and ``numbers``; for ``value_op`` the ``Value`` objects
+    returned for ``arguments`` (:func:`value_op_arguments`), to be read by :func:`read_answer`.
+    """
+    if kind == "value_op":
+        return [(answer(a), answer(scaled)) for a, _, scaled in arguments]
+    result = answer(*[build_argument(spec) for spec in case["args"]])
+    return encode_expression(result) if kind == "sympy" else _encode_numbers(result)
+
+
+def read_answer(kind: str, case: dict, arguments: list | None, called: Any) -> Any:
+    """The part of a probe that runs none of the student's code: plain data from :func:`call_answer`."""
+    return read_value_op(case, arguments, called) if kind == "value_op" else called
 
 
 def probe(kind: str, answer: Callable, case: dict) -> dict:
@@ -214,133 +362,23 @@ def probe(kind: str, answer: Callable, case: dict) -> dict:
         ``{"ok": data}``, or ``{"raised": exception name, "message": text}``.
     """
     try:
-        if kind == "value_op":
-            return {"ok": _probe_value_op(answer, case)}
-        result = answer(*[build_argument(spec) for spec in case["args"]])
-        if kind == "sympy":
-            return {"ok": encode_expression(result)}
-        return {"ok": _encode_numbers(result)}
+        arguments = value_op_arguments(case) if kind == "value_op" else None
+        return {"ok": read_answer(kind, case, arguments, call_answer(kind, answer, case, arguments))}
     except Exception as error:  # the student's code may raise anything: report it as data
-        return {"raised": type(error).__name__, "message": str(error)[:300]}
+        return raised(error)
 
 
-# ------------------------------------------------------------------------------ integrity
-def _constant_text(const: Any) -> str:
-    """A constant of a code object as text that is the same in every process (sets sorted)."""
-    if isinstance(const, types.CodeType):
-        return _code_digest(const)
-    if isinstance(const, frozenset):
-        return "frozenset" + repr(sorted(_constant_text(item) for item in const))
-    if isinstance(const, tuple):
-        return "(" + ", ".join(_constant_text(item) for item in const) + ")"
-    return repr(const)
-
-
-def _code_digest(code: types.CodeType) -> str:
-    """A digest of a code object: its bytecode, names and constants, nested code included."""
-    parts = [code.co_code, repr(code.co_names).encode(), repr(code.co_varnames).encode()]
-    parts += [_constant_text(const).encode() for const in code.co_consts]
-    return hashlib.sha256(b"\0".join(parts)).hexdigest()[:16]
-
-
-def _describe(obj: Any, depth: int, home: str) -> Any:
-    """A JSON-able fingerprint of an object found in module ``home``: code digests for the functions
-    ``home`` defines (a function from elsewhere is named, and fingerprinted with its own module),
-    members for classes, items for containers and dataclasses."""
-    if isinstance(obj, (staticmethod, classmethod)):
-        obj = obj.__func__
-    if isinstance(obj, property):
-        obj = obj.fget
-    if isinstance(obj, types.FunctionType):
-        if obj.__module__ != home:
-            return f"function {obj.__module__}.{obj.__qualname__}"
-        defaults = [_describe(value, 0, home) for value in obj.__defaults__ or ()]
-        return f"function {_code_digest(obj.__code__)} defaults {defaults}"
-    if isinstance(obj, types.ModuleType):
-        return "module " + obj.__name__
-    if obj is None or isinstance(obj, (bool, int, float, str)):
-        return repr(obj)
-    if depth <= 0:
-        return "object " + type(obj).__qualname__
-    if isinstance(obj, type):
-        return {name: _describe(value, depth - 1, home) for name, value in sorted(vars(obj).items())
-                if name not in ("__dict__", "__weakref__", "__doc__")}
-    if isinstance(obj, (list, tuple)):
-        return [_describe(item, depth - 1, home) for item in obj]
-    if isinstance(obj, (set, frozenset)):  # no order of its own: sort, the same in every process
-        return sorted((_describe(item, depth - 1, home) for item in obj), key=repr)
-    if isinstance(obj, dict):
-        return {str(key): _describe(value, depth - 1, home) for key, value in obj.items()}
-    fields = getattr(obj, "__dataclass_fields__", None)
-    if fields:
-        return {name: _describe(getattr(obj, name, None), depth - 1, home) for name in fields}
-    return "object " + type(obj).__qualname__
-
-
-def describe_module(module: types.ModuleType) -> dict:
-    """Fingerprint of a module: code digests of what it defines, the origin of what it imports."""
-    own = {}
-    for name, value in sorted(vars(module).items()):
-        if name.startswith("__") and name != "__all__":
-            continue
-        if isinstance(value, types.ModuleType):
-            continue  # submodules appear as attributes depending on what was imported
-        origin = getattr(value, "__module__", module.__name__)
-        if isinstance(value, (types.FunctionType, type)) and origin != module.__name__:
-            # Imported from elsewhere: where it comes from is enough (a replacement shows up).
-            own[name] = f"from {origin}.{getattr(value, '__qualname__', name)}"
-        else:
-            own[name] = _describe(value, 4, module.__name__)
-    return {"file": getattr(module, "__file__", None), "members": own}
-
-
-def collect_integrity(namespace: dict, trusted: list) -> dict:
-    """What the grader needs to tell whether a kernel tampered with ``minigrad``.
-
-    Args:
-        namespace: the notebook's global namespace.
-        trusted: names of the modules grading relies on.
-
-    Returns:
-        The fingerprint of every trusted module the kernel has loaded, and what the name
-        ``check`` is bound to in the notebook's namespace.
-    """
-    modules = {
-        name: describe_module(sys.modules[name])
-        for name in sorted(trusted)
-        if isinstance(sys.modules.get(name), types.ModuleType)
-    }
-    package_check = getattr(sys.modules.get("minigrad.grading"), "check", None)
-    bound = namespace.get("check", None)
-    if "check" not in namespace:
-        check_state = "absent"
-    elif bound is package_check and package_check is not None:
-        check_state = "package"
-    else:
-        check_state = "other: " + getattr(bound, "__qualname__", type(bound).__qualname__)
-    return {"modules": modules, "check": check_state}
+def raised(error: BaseException) -> dict:
+    """``{"raised": name, "message": text}`` for an exception the student's code raised."""
+    try:
+        message = "".join((str(error),))[:300]
+    except Exception:  # noqa: BLE001 - a message that cannot be read is a message too
+        message = "(the exception's message could not be read)"
+    return {"raised": type_name(type(error)), "message": message}
 
 
 def collect_answer(namespace: dict, name: str, kind: str, cases: list) -> dict:
-    """Probe the answer bound to ``name`` in the notebook's namespace on every case."""
+    """Probe the answer bound to ``name`` in a namespace on every case (how ``check()`` reads answers)."""
     if name not in namespace:
         return {"defined": False, "results": []}
     return {"defined": True, "results": [probe(kind, namespace[name], case) for case in cases]}
-
-
-def answer_request(namespace: dict, request_json: str) -> None:
-    """Entry point of the cells the grader injects: do one request, write its payload to a file.
-
-    Args:
-        namespace: the notebook's global namespace.
-        request_json: ``{"task": "answer", "name", "kind", "cases", "path", "nonce"}`` or
-            ``{"task": "integrity", "trusted", "path", "nonce"}``.
-    """
-    request = json.loads(request_json)
-    if request["task"] == "integrity":
-        payload = collect_integrity(namespace, request["trusted"])
-    else:
-        payload = collect_answer(namespace, request["name"], request["kind"], request["cases"])
-    payload["nonce"] = request["nonce"]
-    with open(request["path"], "w", encoding="utf-8") as handle:
-        json.dump(payload, handle)
