@@ -19,6 +19,8 @@ CHROMIUM ?= /usr/bin/chromium
 # The printed book and the lecture slides, both also copied into the site, which links them.
 PDF := _build/pdf/rnn-course.pdf
 SLIDES := _build/slides
+# The grader runs every notebook in a bubblewrap sandbox (see book/grading.md).
+BWRAP ?= $(or $(shell command -v bwrap 2>/dev/null),/usr/bin/bwrap)
 
 # One BLAS thread: steady timings on small machines, and the same sums from run to run on one
 # machine (other machines round differently: see `make test-portable`).
@@ -75,7 +77,11 @@ site-check: $(SITE_STAMP) $(ASSETS) $(CHROMIUM) pdf slides  ## Open every page a
 	CHROMIUM=$(CHROMIUM) node tests/site/check_site.mjs _build/html _build/site-check
 	CHROMIUM=$(CHROMIUM) node tests/site/check_slides.mjs _build/html/slides _build/site-check/slides
 
-test: $(READY)  ## Run every test: the package's tests, then every notebook (its claims, and the outputs that are the same on every machine).
+$(BWRAP):
+	@echo "bubblewrap not found at $@: installing Debian's bubblewrap package (needs root)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
+
+test: $(READY) $(BWRAP)  ## Run every test: the package's tests, then every notebook (its claims, and the outputs that are the same on every machine).
 	$(BIN)/python -m pytest -q tests
 	$(NOTEBOOK_TESTS)
 
