@@ -1,8 +1,9 @@
-"""Tests of minigrad.grading: the checks, the exercise generator and the tamper-resistant grader.
+"""Tests of minigrad.grading: the checks, the exercise generator and the grader.
 
-The grader tests execute notebooks in real kernels: the course's solution and exercise notebooks,
-and the adversarial notebooks in tests/grading_cases/ (one attack or failure each), graded once
-per module with fixed limits and a fixed hidden-case seed.
+The grader tests execute notebooks in real, sandboxed kernels: the course's solution and exercise
+notebooks, and the adversarial notebooks in tests/grading_cases/ (one attack or failure each),
+graded once per module with fixed limits and a fixed hidden-case seed. The red-team review's
+attacks are in test_grading_attacks.py, the sandbox's own guarantees in test_grading_sandbox.py.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import subprocess
 import sys
 import time
@@ -28,7 +30,7 @@ from minigrad.grading.generate import make_exercise
 from minigrad.grading.grader import Grader
 from minigrad.grading.report import gradebook_csv, gradescope_json
 from minigrad.grading.runner import RunLimits
-from minigrad.grading.tamper import cell_output_text, claims, package_changes, scan_sources, snapshot_package
+from minigrad.grading.tamper import cell_output_text, claims, scan_sources
 from minigrad.grading.wire import decode_expression, encode_expression
 from minigrad.symbolic import equal, substitute
 
@@ -93,12 +95,16 @@ def test_every_exercise_gets_zero_with_not_attempted(course_results):
 
 
 def test_grader_overhead_is_under_two_seconds():
-    """Grading a solution takes < 2 s more than executing it with plain nbclient (best of two each)."""
+    """Grading a solution takes < 2 s more than executing it with plain nbclient (best of two each).
+
+    The grader's part (reading the file, the sandbox, its own cells, scoring) is measured end to end,
+    against the same notebook run with nothing around it.
+    """
     from nbclient import NotebookClient
 
     path = CHAPTER_2
     grader = Grader(RunLimits(cell_timeout=60, total_timeout=300))
-    plain, graded, overhead = [], [], []
+    plain, graded = [], []
     for _ in range(2):
         notebook = nbformat.read(path, as_version=4)
         start = time.monotonic()
@@ -108,11 +114,9 @@ def test_grader_overhead_is_under_two_seconds():
         start = time.monotonic()
         (result,) = grader.grade([path])
         graded.append(time.monotonic() - start)
-        overhead.append(result.timing["overhead"])
         assert result.total == result.max_score
+        assert set(result.timing) >= {"analysis", "run", "kernel", "notebook", "probes", "scoring", "overhead"}
     assert min(graded) - min(plain) < 2.0, (graded, plain)
-    # What the grader adds besides starting the kernel and running the cells.
-    assert min(overhead) < 2.0, overhead
 
 
 def test_committed_exercises_match_generation():
@@ -232,28 +236,13 @@ def test_fake_check_lines_get_no_credit(case_results):
     assert "fake '✓ 2.1 (2/2)" in row(result, "2.1").message
 
 
-def test_files_written_next_to_the_notebook_are_caught(case_results):
+def test_files_written_next_to_the_notebook_stay_in_the_sandbox(case_results):
     result = case_results[0]["02_writes_files.ipynb"]
     assert statuses(result) == {qid: ("failed", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}
     messages = [f.message for f in result.findings]
-    assert any(m.startswith("rewrote its own notebook file") for m in messages)
-    assert any("scratch.txt" in m for m in messages)
-    assert any(m.startswith("minigrad.grading was loaded from") for m in messages)
-
-
-def test_changes_to_the_graders_files_are_found(tmp_path):
-    """Checked on a copy: a real notebook editing the installed package would disturb other runs."""
-    (tmp_path / "grading").mkdir()
-    (tmp_path / "grading" / "ch02.py").write_text("x = 1\n")
-    (tmp_path / "scalar.py").write_text("y = 2\n")
-    snapshot = snapshot_package(tmp_path)
-    assert sorted(snapshot) == ["grading/ch02.py", "scalar.py"]
-    (tmp_path / "grading" / "ch02.py").write_text("x = 1  # edited\n")
-    (tmp_path / "grading" / "evil.py").write_text("")
-    (tmp_path / "scalar.py").unlink()
-    changed, fresh = package_changes(tmp_path, snapshot)
-    assert changed == ["grading/ch02.py", "grading/evil.py", "scalar.py"]
-    assert package_changes(tmp_path, fresh)[0] == []
+    assert "replaced minigrad.grading in sys.modules" in messages
+    assert any(m.startswith("`check` is not minigrad.grading.check") for m in messages)
+    assert any(m.startswith("wrote files next to itself") and "scratch.txt" in m for m in messages)
 
 
 def test_answers_fitted_to_the_visible_case_fail_hidden_cases(case_results):
@@ -304,9 +293,9 @@ def test_reports_for_a_failed_run(case_results):
     results = case_results[0]
     table = list(csv.DictReader(io.StringIO(gradebook_csv([results["02_raises.ipynb"],
                                                            results["02_patches_grading.ipynb"]]))))
-    assert [r["total"] for r in table] == ["2", "0"]
-    assert table[1]["tampering"].startswith("replaced minigrad.grading.notebook._check_line")
-    gradescope = gradescope_json(results["02_hangs.ipynb"])
+    assert [r["total"] for r in table] == ["2", "0"] and [r["seed"] for r in table] == ["7", "7"]
+    assert "replaced minigrad.grading.notebook._check_line" in table[1]["tampering"]
+    gradescope = gradescope_json(results["02_hangs.ipynb"], {"seed": 7})
     test = next(t for t in gradescope["tests"] if t["number"] == "2.3")
     assert test["status"] == "failed" and test["output"].startswith("timeout:")
 
@@ -411,16 +400,19 @@ def test_equal_uses_expand_and_cancel():
 
 
 def test_source_scan_finds_rebinding_and_patching():
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("from minigrad.grading import check\nfrom minigrad import Value\n%time x = 1"),
-        nbformat.v4.new_code_cell("import minigrad.grading as g\ng.check = print\nValue.softplus = len"),
-        nbformat.v4.new_code_cell("from os import path as check"),
-        nbformat.v4.new_code_cell("import sys\nsys.modules['minigrad'] = None"),
-    ])
-    found = [(f.kind, f.message) for f in scan_sources(notebook)]
+    sources = ["from minigrad.grading import check\nfrom minigrad import Value\n%time x = 1",
+               "import minigrad.grading as g\ng.check = print\nValue.softplus = len",
+               "from os import path as check",
+               "import sys\nsys.modules['minigrad'] = None",
+               "%time check = print\n!echo hello",
+               "from minigrad.grading import ch02"]
+    found = [(f.kind, f.message) for f in scan_sources(sources)]
     assert found == [("tampering", "cell 2 patches g.check"), ("note", "cell 2 sets Value.softplus"),
                      ("tampering", "cell 3 binds `check` to os.path, not minigrad.grading.check"),
-                     ("tampering", "cell 4 replaces a module in sys.modules")]
+                     ("tampering", "cell 4 replaces a module in sys.modules"),
+                     ("tampering", "cell 5 assigns to `check`"),
+                     ("note", "cell 6 imports minigrad.grading.ch02, the grader's reference code (calling it from "
+                              "an answer gets no credit)")]
 
 
 def test_generator_replaces_solutions_and_tags_top_level_stubs():
@@ -475,17 +467,6 @@ def test_every_question_has_visible_and_hidden_cases():
         assert all(case not in question.visible for case in hidden)
 
 
-def test_fingerprints_do_not_depend_on_the_hash_seed():
-    """Kernel and grader are different processes: a set's order must not look like tampering."""
-    code = ("import json, sys, minigrad.grading\n"
-            "from minigrad.grading.tamper import fingerprint\n"
-            "print(json.dumps({m: fingerprint(sys.modules[m]) for m in sorted(sys.modules)"
-            " if m.startswith('minigrad')}, sort_keys=True))")
-    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                              env={"PYTHONHASHSEED": seed, "PATH": ""}).stdout for seed in ("1", "2")}
-    assert len(outputs) == 1
-
-
 def test_progress_bar_only_on_a_terminal():
     from minigrad.grading.cli import _Progress
     from minigrad.grading.grader import NotebookResult
@@ -499,10 +480,10 @@ def test_progress_bar_only_on_a_terminal():
             return self.tty
 
     result = NotebookResult("a.ipynb", None, "missing", "", 0, 0)
-    for tty, expected in ((True, "[" + "#" * 15 + "." * 15 + "] 1/2 a.ipynb"), (False, "")):
+    for tty, expected in ((True, r"\[#{15}\.{15}\] 1/2 +\d+\.\d min left a\.ipynb"), (False, "")):
         stream = Stream(tty)
         _Progress(2, stream)(result)
-        assert stream.getvalue().strip("\r").rstrip() == expected
+        assert re.fullmatch(expected, stream.getvalue().strip("\r").rstrip())
 
 
 def test_build_argument_gives_integer_arrays_for_integer_specs():

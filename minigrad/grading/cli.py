@@ -142,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.jobs < 1:
         parser.error(f"--jobs must be at least 1, got {args.jobs}")
     secret = _secret(args, parser)
+    if args.gradescope and sum(not Path(p).is_dir() for p in args.notebooks) > 1:
+        parser.error(f"--gradescope grades exactly one notebook, got {len(args.notebooks)}")
     sys.stdout.reconfigure(errors="backslashreplace")
     # Imported only now, so that a usage error is reported at once.
     from minigrad.grading.grader import Grader, NotebookResult

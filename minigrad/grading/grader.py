@@ -9,7 +9,7 @@ For every notebook the grader
 3. runs it in a child process that drives its sandboxed kernel (:mod:`minigrad.grading.runner`),
    which brings back the kernel's signed reports: what each answer returned on the visible and
    hidden cases, which borrowed routines it called, what was tampered with;
-4. scores each question in a child process of its own (:func:`score_question`);
+4. scores its answers in a child process, each question within a time limit (:func:`score_questions`);
 5. turns every failure on the way, ``BaseException`` included, into that notebook's row.
 
 The children are limited in time and memory (:mod:`minigrad.grading.children`), so no notebook
@@ -25,6 +25,8 @@ import hmac
 import os
 import re
 import secrets
+import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -43,7 +45,7 @@ from minigrad.grading.sandbox import Launch, Limits, Sandbox
 from minigrad.grading.submission import Unreadable, analyse, read_submission
 from minigrad.grading.tamper import Finding
 
-__all__ = ["QuestionResult", "NotebookResult", "Finding", "Grader", "score_question", "seed_for"]
+__all__ = ["QuestionResult", "NotebookResult", "Finding", "Grader", "score_question", "score_questions", "seed_for"]
 
 _ANALYSIS_MEMORY = 1 << 30
 _RUNNER_MEMORY = 3 << 30
@@ -129,6 +131,38 @@ def score_question(qid: str, cases: list, n_visible: int, visible: Any, hidden: 
     return {"outcome": as_list(outcome), "visible": as_list(seen)}
 
 
+class _OutOfTime(BaseException):
+    """Raised by the alarm in :func:`score_questions`; a BaseException, so that no ``except Exception`` in a check stops it."""
+
+
+def _alarm(signum: int, frame: Any) -> None:
+    raise _OutOfTime
+
+
+def score_questions(tasks: list[tuple], timeout: float) -> list[dict]:
+    """:func:`score_question` for each task, each within ``timeout`` seconds (run in one child per notebook).
+
+    Returns:
+        Per task, :func:`score_question`'s result, or ``{"failed": why}`` when the check ran out of
+        time or memory or raised.
+    """
+    signal.signal(signal.SIGALRM, _alarm)
+    results = []
+    for task in tasks:
+        signal.setitimer(signal.ITIMER_REAL, timeout)
+        try:
+            results.append(score_question(*task))
+        except _OutOfTime:
+            results.append({"failed": f"took more than {timeout:g} s"})
+        except MemoryError:
+            results.append({"failed": "ran out of memory"})
+        except Exception as error:  # noqa: BLE001 - a check that fails on odd data fails this question only
+            results.append({"failed": f"raised {type(error).__name__}: {str(error)[:200]}"})
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+    return results
+
+
 def _run_in_child(sources: list[str], launch: Launch, requests: list[Request], limits: RunLimits) -> dict:
     return asyncio.run(run_notebook(sources, launch, requests, limits)).to_dict()
 
@@ -170,6 +204,7 @@ class Grader:
         cpu = int(self.limits.total_timeout) + 60
         self.sandbox = sandbox or Sandbox.find(Limits(cpu_seconds=cpu))
         self.secret = secret
+        self.seed_source = "secret" if secret is not None else "given" if seed is not None else "random"
         self.seed = seed if seed is not None or secret is not None else secrets.randbelow(2**32)
         self.chapter = chapter
         self.score_timeout = score_timeout
@@ -177,11 +212,6 @@ class Grader:
         self._cases: dict[int, dict[str, tuple[dict, ...]]] = {}
         self._workspace: Path | None = None
         self._jobs = 1
-
-    @property
-    def seed_source(self) -> str:
-        """Where seeds come from: ``"given"``, ``"secret"`` or ``"random"``."""
-        return "secret" if self.secret is not None else "given" if self.seed is not None else "random"
 
     def seed_of(self, sha256: str) -> int:
         """The seed of the hidden cases of the notebook with this SHA-256."""
@@ -333,9 +363,24 @@ class Grader:
         """Fill ``result``'s questions, findings and total from the run's reports."""
         cases = self.cases(seed)
         compromised = self._check_integrity(run, result.findings)
+        failures, tasks = {}, []
+        for q in questions:
+            failure, parts = self._reports(q, run)
+            failures[q.qid] = failure
+            tasks.append((q.qid, list(cases[q.qid]), len(q.visible), *parts))
+        try:
+            scored = await children.run_child(score_questions, (tasks, self.score_timeout),
+                                              len(tasks) * self.score_timeout + 30, _SCORING_MEMORY)
+        except children.ChildFailed as error:
+            scored = [{"failed": error.reason}] * len(tasks)
         visible: dict[str, Outcome | None] = {}
-        scored = await asyncio.gather(*(self._score_one(q, run, cases[q.qid]) for q in questions))
-        for q, (outcome, visible[q.qid]) in zip(questions, scored):
+        for q, score in zip(questions, scored):
+            if "failed" in score:
+                outcome, visible[q.qid] = Outcome("error", 0, f"the check of `{q.answer}`'s answer {score['failed']}: "
+                                                              f"review it by hand"), None
+            else:
+                visible[q.qid] = Outcome(*score["visible"]) if score["visible"] else None
+                outcome = failures[q.qid] or Outcome(*score["outcome"])
             outcome = self._borrowed(q, run, outcome, result.findings)
             if compromised:
                 outcome = Outcome("failed", 0, f"not credited: {compromised}")
@@ -348,18 +393,17 @@ class Grader:
         self._compare_claims(result, run.claims, visible, fresh=True)
         result.total = sum(r.score for r in result.questions)
 
-    async def _score_one(self, q: Question, run: RunResult, cases: tuple) -> tuple[Outcome, Outcome | None]:
-        """(credit over all cases, outcome on the visible cases alone or None when unknown).
+    def _reports(self, q: Question, run: RunResult) -> tuple[Outcome | None, tuple]:
+        """(why ``q`` cannot be credited or None, (the visible report, the hidden report, or None each)).
 
         The visible and the hidden cases are read by two injected cells, so that an answer that
-        hangs on a hidden case still has its visible result.
+        hangs on a hidden case still has its visible result (what ``check()`` printed).
         """
-        n_visible = len(q.visible)
         parts: list[Any] = []
-        failure = None
         for part in ("visible", "hidden"):
             state = run.request_status.get(f"{q.qid}/{part}")
             answer = (run.payloads.get(f"{q.qid}/{part}") or {}).get("answer")
+            failure = None
             if state == "timeout" and run.status == "timeout":
                 failure = Outcome("timeout", 0, f"not graded: the notebook {run.message}")
             elif state == "timeout":
@@ -371,16 +415,9 @@ class Grader:
                 failure = Outcome("error", 0, "not graded: the grader's probe did not report back "
                                               "(the notebook interfered with it)")
             if failure is not None:
-                break
+                return failure, (parts[0] if parts else None, None)
             parts.append(answer)
-        try:
-            scored = await children.run_child(
-                score_question, (q.qid, list(cases), n_visible, parts[0] if parts else None,
-                                 parts[1] if len(parts) > 1 else None), self.score_timeout, _SCORING_MEMORY)
-        except children.ChildFailed as error:
-            return Outcome("error", 0, f"the check of `{q.answer}`'s answer {error.reason}: review it by hand"), None
-        seen = Outcome(*scored["visible"]) if scored["visible"] else None
-        return failure or Outcome(*scored["outcome"]), seen
+        return None, tuple(parts)
 
     @staticmethod
     def _borrowed(q: Question, run: RunResult, outcome: Outcome, findings: list[Finding]) -> Outcome:
@@ -477,7 +514,7 @@ class Grader:
 def _remove(path: Path | None) -> None:
     """Delete a directory tree of any depth (``rm`` walks it without recursion limits)."""
     if path is not None and os.path.lexists(path):
-        subprocess.run(["rm", "-rf", "--one-file-system", "--", str(path)], check=False,
+        subprocess.run([shutil.which("rm") or "/bin/rm", "-rf", "--one-file-system", "--", str(path)], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -486,7 +523,7 @@ def _kill_user(uid: int, gid: int) -> None:
 
     ``kill -1`` run as that user reaches its processes and no other.
     """
-    subprocess.run(["kill", "-KILL", "-1"], user=uid, group=gid, extra_groups=[], check=False,
+    subprocess.run([shutil.which("kill") or "/bin/kill", "-KILL", "-1"], user=uid, group=gid, extra_groups=[], check=False,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

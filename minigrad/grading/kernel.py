@@ -19,7 +19,7 @@ The hook
 * serves the grader's requests. Each injected cell raises the audit event
   ``minigrad.grading.request``, which a notebook can neither intercept nor unregister. The hook
   resets the signal handlers, compares the snapshot, calls the student's function in a thread of
-  its own (while frame introspection, tracing and new processes are refused there, and calls into
+  its own (where frame introspection, tracing and new processes are refused, and calls into
   borrowed machinery are recorded), reads ``Value`` graphs through the trusted class
   (:func:`minigrad.grading.wire.read_answer`), compares the snapshot again and writes its report,
   signed with HMAC-SHA-256, to the sandbox's outbox.
@@ -181,9 +181,13 @@ def _install_hook(config: dict) -> None:
     for qid, names in config["borrowed"].items():
         borrowed[qid] = {function.__code__: dotted for dotted in names for function in _functions_of(_resolve(dotted))}
     owners, functions = _snapshot()
+    import ctypes
+
+    set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc  # resolved now: the hook refuses it later
+    set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
     state: dict[str, Any] = {
         "key": bytes.fromhex(config["key"]), "outbox": config["outbox"], "workdir": config["workdir"],
-        "notebook": config["notebook"], "records": [], "probing": False, "serving": False,
+        "notebook": config["notebook"], "records": [], "probe_thread": None, "serving": False,
         "profile_grant": None, "borrowed_calls": [], "refused": [], "graveyard": [],
         "owners": owners, "functions": functions, "function_ids": frozenset(functions),
         "modules": {name: module for name, module in sys.modules.items() if id(module) in owners},
@@ -198,6 +202,7 @@ def _install_hook(config: dict) -> None:
         "flags": os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
         "gc_disable": gc.disable, "gc_enable": gc.enable, "gc_isenabled": gc.isenabled,
         "start_thread": _thread.start_new_thread, "allocate_lock": _thread.allocate_lock,
+        "set_async_exc": set_async_exc,
         "get_ident": _thread.get_ident, "main_ident": _thread.get_ident(),
         "setprofile": sys.setprofile, "audit": sys.audit,
         "signal": signal.signal, "getsignal": signal.getsignal, "signals": tuple(signal.valid_signals()),
@@ -242,7 +247,7 @@ def _hook(event: str, args: tuple) -> None:
     if event == "object.__getattr__":
         if id(args[0]) in _S["harness_ids"] and args[1] in ("__defaults__", "__kwdefaults__", "__globals__"):
             raise PermissionError("the grader's functions cannot be read")
-        if _S["probing"] and args[1] in {"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"}:
+        if args[1] in {"tb_frame", "gi_frame", "cr_frame", "ag_frame"} and _S["get_ident"]() == _S["probe_thread"]:
             _S["refused"].append(f"frame access ({args[1]})")
             raise PermissionError("frames are not available while the grader calls your function")
         return
@@ -282,7 +287,7 @@ def _hook(event: str, args: tuple) -> None:
             _record("opened a process's memory through /proc")
             raise PermissionError("/proc/*/mem is not available in a graded notebook")
         return
-    if not _S["probing"]:
+    if _S["get_ident"]() != _S["probe_thread"]:  # the rest is refused to the thread that calls the answer
         return
     if event == "sys.settrace" or event == "sys.setprofile":
         if event == "sys.setprofile" and _S["profile_grant"] == _S["get_ident"]():
@@ -360,15 +365,18 @@ def _answer(request: dict, namespace: dict) -> dict:
         go, done = _S["allocate_lock"](), _S["allocate_lock"]()
         go.acquire()
         done.acquire()
-        _S["probing"] = True
         try:
-            _S["profile_grant"] = _S["start_thread"](_work, (request["kind"], answer, case, arguments, box, go, done))
+            ident = _S["start_thread"](_work, (request["kind"], answer, case, arguments, box, go, done))
+            _S["profile_grant"] = _S["probe_thread"] = ident
             go.release()
-            while not done.acquire(True, 0.05):  # short waits: an interrupt (a timeout) reaches this thread
-                pass
+            try:
+                while not done.acquire(True, 0.05):  # short waits: an interrupt (a timeout) reaches this thread
+                    pass
+            except BaseException:
+                _S["set_async_exc"](ident, KeyboardInterrupt)  # and stops the answer that ran over its time
+                raise
         finally:
-            _S["probing"] = False
-            _S["profile_grant"] = None
+            _S["probe_thread"] = _S["profile_grant"] = None
             _S["graveyard"].append(box)  # the student's objects are never freed in the grader's frames
         status, value = box
         if status == "called":

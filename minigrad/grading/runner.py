@@ -38,7 +38,7 @@ from minigrad.grading.tamper import cell_output_text, claims
 __all__ = ["RunLimits", "RunResult", "Request", "run_notebook", "read_report"]
 
 _MAX_REPORT_BYTES = 20_000_000
-_MAX_MESSAGE_BYTES = 8_000_000
+_MAX_MESSAGE_BYTES = 256_000_000  # a larger message is dropped by ZeroMQ before it is read
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class RunLimits:
         cell_timeout: seconds any one cell (the student's or the grader's) may run.
         total_timeout: seconds for the whole notebook, kernel start included.
         max_output_bytes: output kept from the student's cells; the rest is dropped. A single
-            message larger than 8 MB is dropped by ZeroMQ before it is read.
+            message larger than 256 MB is dropped by ZeroMQ before it is read.
     """
 
     cell_timeout: float = 60.0

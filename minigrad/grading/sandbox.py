@@ -334,6 +334,10 @@ class SandboxedKernelManager(AsyncKernelManager):
                                        interrupt_mode="message")
         self._extra_popen: dict = {}
 
+    def client(self, **kwargs: Any) -> Any:
+        """A client on this manager's ZeroMQ context, so that its socket options (a message size cap) apply."""
+        return super().client(context=self.context, **kwargs)
+
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command, self._extra_popen = self.launch.command(self.connection_file)
         return command

@@ -23,8 +23,10 @@ MAX_CODE_CHARACTERS = 2_000_000
 """Most code a notebook may hold, all cells together; a larger one is not read (nor graded)."""
 _MAX_CELL_CHARACTERS = 200_000  # a longer cell is not parsed (its ✓ lines still count)
 _MARKS = "✓✔☑√🗸✅"
-_CLAIM = re.compile(rf"^[\s>*_`#-]*([{_MARKS}]\s*(\d+\.\d+)\s*\(\s*\d+\s*/\s*\d+\s*\).*)$", re.MULTILINE)
+_CLAIM = re.compile(rf"^[ \t>*_`#-]*([{_MARKS}][ \t]*(\d+\.\d+)[ \t]*\([ \t]*\d+[ \t]*/[ \t]*\d+[ \t]*\).*)$",
+                    re.MULTILINE)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
+_BLOCK_TAG = re.compile(r"<\s*(?:br|/?p|/?div|/?li|/?tr|/?h\d|/?pre|/?table)\b[^>]{0,2000}>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]{0,2000}>")
 # Line magics whose argument is Python code, and cell magics whose body is; other magics and
 # shell lines are dropped.
@@ -77,7 +79,9 @@ def scan_sources(sources: list[str]) -> list[Finding]:
             message = _inspect(node, minigrad_names, grading_names)
             if message:
                 kind = "note" if message.startswith(("sets ", "imports ")) else "tampering"
-                findings.append(Finding(kind, f"cell {number} {message}"))
+                finding = Finding(kind, f"cell {number} {message}")
+                if finding not in findings:
+                    findings.append(finding)
     return findings[:50]
 
 
@@ -147,7 +151,7 @@ def cell_output_text(cell: Any) -> str:
             parts.append(_text(data.get("text/plain", "")))
             for mime in ("text/html", "text/markdown"):
                 if mime in data:
-                    parts.append("\n" + html.unescape(_TAG.sub("\n", _text(data[mime]))))
+                    parts.append("\n" + html.unescape(_TAG.sub("", _BLOCK_TAG.sub("\n", _text(data[mime])))))
         parts.append("\n")
     return "".join(parts)
 

@@ -47,6 +47,8 @@ MAX_NUMBER_BITS = 20_000
 """Largest exact number (in bits) that decoding may compute from numeric powers and products."""
 MAX_GRAPH_NODES = 100_000
 """Largest ``Value`` graph a ``value_op`` answer may build."""
+MAX_NUMBERS = 200_000
+"""Most numbers a ``numbers`` answer may return."""
 
 _NUMBER_TAGS = ("int", "rat", "float")
 _FUNCTIONS = ("Add", "Mul", "Pow", "exp", "log", "tanh", "sinh", "cosh", "sech", "sin", "cos", "Abs")
@@ -219,6 +221,8 @@ def _encode_numbers(result: Any) -> dict:
     array = np.asarray(result)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise TypeError(f"expected numbers, got {type_name(type(result))}")
+    if array.size > MAX_NUMBERS:
+        raise ValueError(f"returns {array.size} numbers, more than the {MAX_NUMBERS} the grader reads")
     return {"shape": [int(n) for n in array.shape], "values": [float(v) for v in array.astype(float).ravel()]}
 
 
