@@ -20,6 +20,7 @@ can stop the batch, and no notebook can reach the grader, its files or another s
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import hmac
 import os
@@ -245,6 +246,7 @@ class Grader:
         if not _FONT_CACHE:
             font_dir = Path(tempfile.mkdtemp(prefix="minigrad-grade-fonts-"))
             os.chmod(font_dir, 0o755)
+            atexit.register(_remove, font_dir)
             try:
                 _FONT_CACHE.append(await children.run_child(_prepare_font_list, (str(font_dir),), 120, 1 << 30))
             except children.ChildFailed:
@@ -274,7 +276,7 @@ class Grader:
         partial: dict[str, Any] = {"sha": None, "seed": None, "findings": []}
         try:
             result = await self._grade_one(path, slot, partial)
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, KeyboardInterrupt):  # the instructor stops the batch (Ctrl-C, SIGTERM)
             raise
         except BaseException as error:  # noqa: BLE001 - a failure of the grader's own must not stop the batch
             result = self._unrun(path, partial["sha"], "error",

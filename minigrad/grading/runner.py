@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import zmq
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
@@ -183,9 +182,8 @@ async def run_notebook(sources: list[str], launch: Launch, requests: list[Reques
     start = time.monotonic()
     deadline = start + limits.total_timeout
     timeout = max(1, int(round(limits.cell_timeout)))
-    manager = SandboxedKernelManager(launch)
+    manager = SandboxedKernelManager(launch, _MAX_MESSAGE_BYTES)
     manager.connection_file = str(launch.root / "connection.json")
-    manager.context.setsockopt(zmq.MAXMSGSIZE, _MAX_MESSAGE_BYTES)
     client = _GradingClient(
         notebook, limits.max_output_bytes, km=manager, timeout=timeout, allow_errors=True,
         interrupt_on_timeout=True, record_timing=False,

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import zmq
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
@@ -139,7 +140,7 @@ class Sandbox:
                                      "or grade with --no-sandbox to run notebooks unconfined")
         sandbox = cls("bwrap", limits, user, bwrap)
         sandbox._read_only = sandbox._read_only_paths()
-        done = subprocess.run([bwrap, *sandbox._namespaces(), *sandbox._file_system(), "--", "/usr/bin/env", "true"],
+        done = subprocess.run([bwrap, *sandbox.bwrap_options(), "--", "/usr/bin/env", "true"],
                               capture_output=True, text=True, timeout=60)
         if done.returncode != 0:
             raise SandboxUnavailable(f"bubblewrap cannot make a sandbox here ({done.stderr.strip()[:200]}); "
@@ -160,6 +161,10 @@ class Sandbox:
         return None
 
     # ----------------------------------------------------------------------------- bubblewrap
+    def bwrap_options(self) -> list[str]:
+        """bubblewrap's options for a kernel's namespaces and file system (without its own notebook)."""
+        return [*self._namespaces(), *self._file_system()]
+
     def _namespaces(self) -> list[str]:
         args = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--hostname", "sandbox", "--die-with-parent", "--new-session"]
@@ -217,7 +222,7 @@ class Sandbox:
             submission: the private copy of the submitted file, bound read-only.
             name: the notebook's file name inside the working folder.
             config: the kernel's configuration (:func:`minigrad.grading.kernel.main`), without
-                the paths and limits this method adds.
+                the paths and limits this method adds; its ``matplotlib_cache`` is bound read-only.
         """
         ids = self.user_of(slot)
         limits = {"RLIMIT_AS": self.limits.memory_bytes, "RLIMIT_CPU": self.limits.cpu_seconds,
@@ -233,6 +238,9 @@ class Sandbox:
                 if ids is not None:
                     os.chown(path, *ids)
             shutil.copyfile(submission, Path(inside["work"]) / name)
+        fonts = config.get("matplotlib_cache") or None
+        if fonts and self.kind == "bwrap":
+            config = {**config, "matplotlib_cache": str(_INSIDE / "fonts")}  # bound there, read-only
         config = {**config, "limits": limits, "outbox": inside["out"], "workdir": inside["work"], "notebook": name,
                   "uid": ids[0] if ids and self.kind == "bwrap" else None,
                   "gid": ids[1] if ids and self.kind == "bwrap" else None}
@@ -241,7 +249,7 @@ class Sandbox:
                "MPLBACKEND": "Agg", "MPLCONFIGDIR": inside["home"] + "/.matplotlib",
                "IPYTHONDIR": inside["home"] + "/.ipython", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
         env.update({key: os.environ[key] for key in _PASSED_VARIABLES if key in os.environ})
-        return Launch(self, root, submission, name, config, env, ids)
+        return Launch(self, root, submission, name, config, env, ids, fonts)
 
 
 @dataclass
@@ -255,8 +263,10 @@ class Launch:
     config: dict
     env: dict
     ids: tuple[int, int] | None
+    fonts: str | None = None
     pid: int | None = None
-    _info: int | None = None
+    _info: int | None = None  # bubblewrap's --info-fd: the pipe's write end, passed to bwrap
+    _info_read: int | None = None  # and its read end, where the sandbox's PID arrives
 
     @property
     def transport(self) -> str:
@@ -286,20 +296,20 @@ class Launch:
         ipython = ["--HistoryManager.enabled=False", "--IPKernelApp.parent_handle=0"]
         popen: dict[str, Any] = {"pass_fds": [config_read], "env": dict(self.env),
                                  "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        os.chmod(connection_file, 0o644)  # the kernel reads it as the sandbox's user
         if self.sandbox.kind == "none":
-            os.chmod(connection_file, 0o644)
             popen["cwd"] = self.config["workdir"]
             if self.ids is not None:
                 popen.update(user=self.ids[0], group=self.ids[1], extra_groups=[])
             return [*python, "-f", connection_file, *ipython], popen
-        os.chmod(connection_file, 0o644)
-        info_read, self._info = os.pipe()
+        self._info_read, self._info = os.pipe()
         popen["pass_fds"].append(self._info)
-        self._info_read = info_read
-        args = [self.sandbox.bwrap, *self.sandbox._namespaces(), *self.sandbox._file_system(),
+        args = [self.sandbox.bwrap, *self.sandbox.bwrap_options(),
                 "--ro-bind", str(self.submission), str(_INSIDE / "work" / self.name),
                 "--ro-bind", connection_file, str(_INSIDE / "connection.json"),
                 "--chdir", str(_INSIDE / "work"), "--info-fd", str(self._info), "--clearenv"]
+        if self.fonts:
+            args += ["--ro-bind", self.fonts, str(_INSIDE / "fonts")]
         for key, value in self.env.items():
             args += ["--setenv", key, value]
         popen["env"] = {"PATH": "/usr/bin:/bin"}
@@ -325,18 +335,22 @@ class Launch:
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager that starts its kernel as :class:`Launch` says (interrupts by message)."""
+    """A kernel manager that starts its kernel as :class:`Launch` says (interrupts by message), and
+    whose clients drop any message larger than ``max_message_bytes``."""
 
-    def __init__(self, launch: Launch, **kwargs: Any) -> None:
+    def __init__(self, launch: Launch, max_message_bytes: int, **kwargs: Any) -> None:
         super().__init__(transport=launch.transport, ip=launch.kernel_ip, **kwargs)
         self.launch = launch
+        self.max_message_bytes = max_message_bytes
         self._kernel_spec = KernelSpec(argv=[], display_name="graded notebook", language="python",
                                        interrupt_mode="message")
         self._extra_popen: dict = {}
 
     def client(self, **kwargs: Any) -> Any:
-        """A client on this manager's ZeroMQ context, so that its socket options (a message size cap) apply."""
-        return super().client(context=self.context, **kwargs)
+        """A client whose sockets drop any message larger than ``max_message_bytes`` before reading it."""
+        client = super().client(**kwargs)
+        client.context.setsockopt(zmq.MAXMSGSIZE, self.max_message_bytes)
+        return client
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         command, self._extra_popen = self.launch.command(self.connection_file)
