@@ -34,7 +34,7 @@ from minigrad.grading.report import gradebook_csv, safe_text, summary
 from minigrad.grading.runner import RunLimits
 from minigrad.grading.submission import analyse, read_submission, Unreadable
 from minigrad.grading.tamper import Finding, claims
-from minigrad.grading.wire import MAX_NUMBERS, decode_expression, encode_expression, read_value_op, value_op_arguments
+from minigrad.grading.wire import MAX_NUMBERS, decode_expression, read_value_op, value_op_arguments
 
 ROOT = Path(__file__).resolve().parent.parent
 RED_TEAM = Path(__file__).resolve().parent / "grading_cases" / "red_team"

@@ -4,13 +4,13 @@ For every notebook the grader
 
 1. reads the file safely (:func:`~minigrad.grading.submission.read_submission`) and records its
    SHA-256 and the seed of its hidden cases;
-2. parses and analyses it in a child process (which chapter, its code, signs of tampering in its
-   text, the "✓" lines its stored outputs show);
-3. runs it in a child process that drives its sandboxed kernel (:mod:`minigrad.grading.runner`),
-   which brings back the kernel's signed reports: what each answer returned on the visible and
-   hidden cases, which borrowed routines it called, what was tampered with;
-4. scores its answers in a child process, each question within a time limit (:func:`score_questions`);
-5. turns every failure on the way, ``BaseException`` included, into that notebook's row.
+2. in a child process, parses and analyses it (which chapter, its code, signs of tampering in its
+   text, the "✓" lines its stored outputs show), then runs it in its sandboxed kernel
+   (:mod:`minigrad.grading.runner`), which brings back the kernel's signed reports: what each
+   answer returned on the visible and hidden cases, which borrowed routines it called, what was
+   tampered with;
+3. scores its answers in a child process, each question within a time limit (:func:`score_questions`);
+4. turns every failure on the way, ``BaseException`` included, into that notebook's row.
 
 The children are limited in time and memory (:mod:`minigrad.grading.children`), so no notebook
 can stop the batch, and no notebook can reach the grader, its files or another submission
@@ -42,13 +42,12 @@ from minigrad.grading import children
 from minigrad.grading.questions import CHAPTERS, QUESTIONS, for_chapter
 from minigrad.grading.registry import REFERENCE_PREFIX, Outcome, Question, score_answer
 from minigrad.grading.runner import Request, RunLimits, RunResult, run_notebook
-from minigrad.grading.sandbox import Launch, Limits, Sandbox
+from minigrad.grading.sandbox import Limits, Sandbox
 from minigrad.grading.submission import Unreadable, analyse, read_submission
 from minigrad.grading.tamper import Finding
 
 __all__ = ["QuestionResult", "NotebookResult", "Finding", "Grader", "score_question", "score_questions", "seed_for"]
 
-_ANALYSIS_MEMORY = 1 << 30
 _RUNNER_MEMORY = 3 << 30
 _SCORING_MEMORY = 2 << 30
 _CHAPTER_IN_NAME = re.compile(r"^(\d{2})_")
@@ -164,8 +163,54 @@ def score_questions(tasks: list[tuple], timeout: float) -> list[dict]:
     return results
 
 
-def _run_in_child(sources: list[str], launch: Launch, requests: list[Request], limits: RunLimits) -> dict:
-    return asyncio.run(run_notebook(sources, launch, requests, limits)).to_dict()
+@dataclass(frozen=True)
+class _Job:
+    """What the child that reads and runs one notebook needs (see :func:`_analyse_and_run`)."""
+
+    copy: str
+    submitted_name: str
+    name: str
+    chapter: str | None
+    seed: int
+    sandbox: Sandbox
+    slot: int
+    root: Path
+    limits: RunLimits
+    fonts: str | None
+
+
+def _requests(questions: list[Question], cases: dict[str, tuple[dict, ...]]) -> list[Request]:
+    """Two requests per question (its visible, then its hidden cases), then the integrity request."""
+    requests = []
+    for q in questions:
+        n_visible = len(q.visible)
+        for part, chosen in (("visible", cases[q.qid][:n_visible]), ("hidden", cases[q.qid][n_visible:])):
+            requests.append(Request(f"{q.qid}/{part}", {"task": "answer", "qid": q.qid, "name": q.answer,
+                                                        "kind": q.kind, "cases": list(chosen)}))
+    return [*requests, Request("integrity", {"task": "integrity"})]
+
+
+def _analyse_and_run(job: _Job) -> dict:
+    """Read a submission, then run it in its sandbox (in a child process: both handle the student's data).
+
+    Returns:
+        ``{"analysis": analyse()'s result, "analysis_seconds", "run": RunResult.to_dict()}``;
+        no ``run`` when the file could not be read as a notebook of a known chapter.
+    """
+    start = time.monotonic()
+    analysis = analyse(job.copy, job.submitted_name, job.chapter)
+    reply: dict[str, Any] = {"analysis": analysis, "analysis_seconds": time.monotonic() - start}
+    if analysis["status"] != "ok":
+        return reply
+    questions = for_chapter(analysis["chapter"])
+    imports = ["minigrad.grading", *(["sympy"] if any(q.kind == "sympy" for q in questions) else [])]
+    config = {"key": secrets.token_hex(32), "imports": imports, "references": _REFERENCE_MODULES,
+              "borrowed": {q.qid: list(q.borrowed) for q in questions if q.borrowed},
+              "package": str(Path(minigrad.__file__).resolve().parent), "matplotlib_cache": job.fonts}
+    launch = job.sandbox.launch(job.slot, job.root, Path(job.copy), job.name, config)
+    run = run_notebook(analysis.pop("sources"), launch, _requests(questions, _draw_cases(job.seed)), job.limits)
+    reply["run"] = asyncio.run(run).to_dict()
+    return reply
 
 
 _FONT_CACHE: list[str] = []
@@ -300,28 +345,36 @@ class Grader:
             copy = root / "submission.ipynb"
             copy.write_bytes(raw)
             os.chmod(copy, 0o644)
+            if self.sandbox.kind == "none":
+                os.chmod(root, 0o711)  # the kernel's own user reaches its folders inside
             clock = time.monotonic()
+            name = path.name if _SAFE_NAME.match(path.name) else "submission.ipynb"
+            job = _Job(str(copy), path.name, name, self.chapter, seed, self.sandbox, slot, root, self.limits,
+                       _FONT_CACHE[0] if _FONT_CACHE else None)
             try:
-                analysis = await children.run_child(analyse, (str(copy), path.name, self.chapter), 60, _ANALYSIS_MEMORY)
+                reply = await children.run_child(_analyse_and_run, (job,), self.limits.total_timeout + 180,
+                                                 _RUNNER_MEMORY)
             except children.ChildFailed as error:
-                return self._unrun(path, sha, "unreadable", f"the grader could not read it: it {error.reason}",
+                return self._unrun(path, sha, "error", f"the grader's run of the notebook failed: it {error.reason}",
                                    self._questions_named(path), seed)
+            finally:
+                if self.sandbox.kind == "none" and self.sandbox.user is not None and self._jobs == 1:
+                    _kill_user(*self.sandbox.user_of(slot))
+            analysis = reply["analysis"]
             if analysis["status"] != "ok":
                 chapter = analysis.get("chapter")
                 return self._unrun(path, sha, analysis["status"], analysis["message"],
                                    for_chapter(chapter) if chapter in CHAPTERS else [], seed)
             questions = for_chapter(analysis["chapter"])
-            findings = [Finding(kind, message) for kind, message in analysis["findings"]]
-            partial["findings"] = findings
-            analysed = time.monotonic()
-            run = await self._run(path, root, copy, slot, analysis["sources"], questions, seed)
+            findings = partial["findings"] = [Finding(kind, message) for kind, message in analysis["findings"]]
+            run = RunResult.from_dict(reply["run"])
             ran = time.monotonic()
             result = NotebookResult(
                 path=str(path), sha256=sha, run_status=run.status,
                 run_message=run.message or _completed_message(run), total=0,
                 max_score=sum(q.points for q in questions), findings=findings,
                 cell_errors=[{"cell": n, "error": e} for n, e in run.cell_errors],
-                timing={"analysis": round(analysed - clock, 3), "run": round(ran - analysed, 3),
+                timing={"analysis": round(reply["analysis_seconds"], 3), "run": round(ran - clock, 3),
                         "kernel": round(run.kernel_seconds, 3), "notebook": round(run.notebook_seconds, 3),
                         "probes": round(run.probe_seconds, 3)},
                 seed=seed, sandbox=self.sandbox.warning or "")
@@ -330,35 +383,6 @@ class Grader:
             return result
         finally:
             _remove(root)
-
-    async def _run(self, path: Path, root: Path, copy: Path, slot: int, sources: list[str],
-                   questions: list[Question], seed: int) -> RunResult:
-        cases = self.cases(seed)
-        requests = []
-        for q in questions:
-            n_visible = len(q.visible)
-            for part, chosen in (("visible", cases[q.qid][:n_visible]), ("hidden", cases[q.qid][n_visible:])):
-                requests.append(Request(f"{q.qid}/{part}", {"task": "answer", "qid": q.qid, "name": q.answer,
-                                                            "kind": q.kind, "cases": list(chosen)}))
-        requests.append(Request("integrity", {"task": "integrity"}))
-        borrowed = {q.qid: list(q.borrowed) for q in questions if q.borrowed}
-        imports = ["minigrad.grading", *(["sympy"] if any(q.kind == "sympy" for q in questions) else [])]
-        config = {"key": secrets.token_hex(32), "imports": imports, "references": _REFERENCE_MODULES,
-                  "borrowed": borrowed, "package": str(Path(minigrad.__file__).resolve().parent),
-                  "matplotlib_cache": _FONT_CACHE[0] if _FONT_CACHE else None}
-        name = path.name if _SAFE_NAME.match(path.name) else "submission.ipynb"
-        if self.sandbox.kind == "none":
-            os.chmod(root, 0o711)
-        launch = self.sandbox.launch(slot, root, copy, name, config)
-        try:
-            reply = await children.run_child(_run_in_child, (sources, launch, requests, self.limits),
-                                             self.limits.total_timeout + 120, _RUNNER_MEMORY)
-            return RunResult.from_dict(reply)
-        except children.ChildFailed as error:
-            return RunResult(status="error", message=f"the grader's run of the notebook failed: it {error.reason}")
-        finally:
-            if self.sandbox.kind == "none" and launch.ids is not None and self._jobs == 1:
-                _kill_user(*launch.ids)
 
     async def _score(self, result: NotebookResult, run: RunResult, questions: list[Question], seed: int,
                      stored_claims: dict[str, str]) -> None:

@@ -71,7 +71,9 @@ def main() -> None:
     from ipykernel.kernelapp import IPKernelApp
 
     app = IPKernelApp.instance()
-    app.initialize(sys.argv[1:])  # IPython's own setup (its debugger resolves C functions through ctypes)
+    # IPython's own setup first: its debugger resolves C functions through ctypes, which the hook
+    # refuses. It runs none of the notebook's code (its profile and $HOME are new and empty).
+    app.initialize(sys.argv[1:])
     _install_hook(config)
     app.start()
 
@@ -160,6 +162,7 @@ def _install_hook(config: dict) -> None:
     import _hashlib
     import _thread
     import builtins
+    import ctypes
     import gc
     import signal
     import threading  # noqa: F401 - imported now, so that its import is not a probe's
@@ -181,8 +184,6 @@ def _install_hook(config: dict) -> None:
     for qid, names in config["borrowed"].items():
         borrowed[qid] = {function.__code__: dotted for dotted in names for function in _functions_of(_resolve(dotted))}
     owners, functions = _snapshot()
-    import ctypes
-
     set_async_exc = ctypes.pythonapi.PyThreadState_SetAsyncExc  # resolved now: the hook refuses it later
     set_async_exc.argtypes = (ctypes.c_ulong, ctypes.py_object)
     state: dict[str, Any] = {
@@ -245,7 +246,7 @@ _S: dict[str, Any] = {}
 def _hook(event: str, args: tuple) -> None:
     """Audit hook: refuse what reaches the grader's state, record tampering, serve requests."""
     if event == "object.__getattr__":
-        if id(args[0]) in _S["harness_ids"] and args[1] in ("__defaults__", "__kwdefaults__", "__globals__"):
+        if id(args[0]) in _S["harness_ids"] and args[1] in ("__defaults__", "__kwdefaults__"):
             raise PermissionError("the grader's functions cannot be read")
         if args[1] in {"tb_frame", "gi_frame", "cr_frame", "ag_frame"} and _S["get_ident"]() == _S["probe_thread"]:
             _S["refused"].append(f"frame access ({args[1]})")

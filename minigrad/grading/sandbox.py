@@ -66,7 +66,7 @@ class Limits:
     Attributes:
         memory_bytes: address space of each process (``RLIMIT_AS``).
         cpu_seconds: CPU time of each process (``RLIMIT_CPU``).
-        processes: processes of the sandbox's user (``RLIMIT_NPROC``).
+        processes: processes and threads the sandbox's user may add to those it has (``RLIMIT_NPROC``).
         open_files: open file descriptors of each process (``RLIMIT_NOFILE``).
         file_bytes: size of any one file it writes (``RLIMIT_FSIZE``).
         disk_bytes: everything it writes together (the size of its tmpfs; bubblewrap only).
@@ -87,13 +87,14 @@ def _uid_of(user: str) -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-def _processes_of(uid: int) -> int:
-    """How many processes the user ``uid`` has now (RLIMIT_NPROC counts them all)."""
+def _tasks_of(uid: int) -> int:
+    """How many processes and threads the user ``uid`` has now (``RLIMIT_NPROC`` counts them all)."""
     count = 0
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                count += entry.stat().st_uid == uid
+                if entry.stat().st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry.name}/task"))
             except OSError:
                 continue
     return count
@@ -228,7 +229,7 @@ class Sandbox:
         limits = {"RLIMIT_AS": self.limits.memory_bytes, "RLIMIT_CPU": self.limits.cpu_seconds,
                   "RLIMIT_NOFILE": self.limits.open_files, "RLIMIT_FSIZE": self.limits.file_bytes,
                   "RLIMIT_CORE": 0,
-                  "RLIMIT_NPROC": self.limits.processes + _processes_of(ids[0] if ids else os.getuid())}
+                  "RLIMIT_NPROC": self.limits.processes + _tasks_of(ids[0] if ids else os.getuid())}
         if self.kind == "bwrap":
             inside = {key: str(_INSIDE / key) for key in ("work", "home", "tmp", "out")}
         else:
