@@ -1,14 +1,15 @@
 """The grader's part of a notebook's kernel, set up before the student's first cell runs.
 
-The grader starts every kernel with :data:`BOOT` (``python -I -c BOOT DIR CONFIG_FD -f CONNECTION_FILE``)
-and :func:`main`, before IPython starts:
+The grader starts every kernel with :data:`BOOT` (``python -I -c BOOT DIR CONFIG_FD -f CONNECTION_FILE``),
+and :func:`main`, before the kernel runs any cell:
 
 1. reads its configuration from an inherited pipe, so that the key signing its reports is held
    by this process alone;
 2. applies the resource limits and, when started as root, becomes the sandbox's own user;
-3. imports minigrad's grading code and the routines the questions count as borrowed machinery,
+3. sets IPython up (which runs none of the notebook's code: its profile and ``$HOME`` are new);
+4. imports minigrad's grading code and the routines the questions count as borrowed machinery,
    and snapshots them: every member of their modules and classes, every function's code;
-4. installs an audit hook (:func:`sys.addaudithook`), which Python code cannot remove.
+5. installs an audit hook (:func:`sys.addaudithook`), which Python code cannot remove.
 
 The hook
 

@@ -2,9 +2,9 @@
 
 Every kernel the grader starts gets
 
-* its own user, PID, mount, IPC, UTS and network namespaces: it sees no other process, has no
-  network but its own loopback, and every process it starts dies with it (``--die-with-parent``,
-  and the end of its PID namespace);
+* its own PID, mount, IPC, UTS and network namespaces: it sees no other process, has no network
+  but its own loopback, and every process it starts dies with it (``--die-with-parent``, and the
+  end of its PID namespace);
 * a file system of read-only binds (the system's ``/usr``, a few files of ``/etc``, Python, the
   virtual environment, minigrad's package directory) and one tmpfs of limited size that holds its
   working folder ``/sandbox/work`` (with a read-only copy of that one submission), ``$HOME``,
@@ -12,8 +12,10 @@ Every kernel the grader starts gets
 * a minimal environment (nothing of the grader's);
 * hard resource limits on memory, CPU time, processes, open files and file size, applied by
   :mod:`minigrad.grading.kernel` before the student's first cell;
-* under root, an unprivileged uid of its own (one per job slot), so that even a process that
-  escaped its namespaces could not write the grader's files.
+* a user of its own: under root, an unprivileged uid (one per job slot), so that even a process
+  that escaped its namespaces could not write the grader's files (bubblewrap runs privileged and
+  the kernel's boot code drops to that uid); otherwise a user namespace of its own, in which it
+  cannot make further namespaces.
 
 Without bubblewrap (``--no-sandbox``) the kernel runs on the grader's machine with the same
 environment, limits and grading code, but none of the isolation; every report says so.
