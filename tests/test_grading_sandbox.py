@@ -135,3 +135,13 @@ def test_no_sandbox_is_stated_in_every_report(tmp_path):
     assert next(csv.DictReader(io.StringIO(out["g.csv"].read_text())))["sandbox"].startswith("graded WITHOUT")
     assert json.loads(out["g.json"].read_text())["grader"]["warning"].startswith("graded WITHOUT")
     assert json.loads(out["gs.json"].read_text())["output"].startswith("WARNING: graded WITHOUT")
+
+
+def test_graders_never_share_a_sandbox_user():
+    """Each grader holds its kernels' uids with a lock: another grader (process) gets other ones."""
+    from minigrad.grading.sandbox import _claim_uid
+
+    mine = [_claim_uid(()), _claim_uid(())]
+    script = "from minigrad.grading.sandbox import _claim_uid; print(_claim_uid(()))"
+    theirs = int(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout)
+    assert len({*mine, theirs}) == 3

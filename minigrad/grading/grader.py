@@ -283,6 +283,7 @@ class Grader:
                           progress: Callable[[int, NotebookResult], None] | None) -> list[NotebookResult]:
         """:meth:`grade` inside a running event loop."""
         self._jobs = jobs
+        self.sandbox.claim_users(jobs)
         slots: asyncio.Queue[int] = asyncio.Queue()
         for slot in range(jobs):
             slots.put_nowait(slot)

@@ -12,10 +12,11 @@ Every kernel the grader starts gets
 * a minimal environment (nothing of the grader's);
 * hard resource limits on memory, CPU time, processes, open files and file size, applied by
   :mod:`minigrad.grading.kernel` before the student's first cell;
-* a user of its own: under root, an unprivileged uid (one per job slot), so that even a process
-  that escaped its namespaces could not write the grader's files (bubblewrap runs privileged and
-  the kernel's boot code drops to that uid); otherwise a user namespace of its own, in which it
-  cannot make further namespaces.
+* a user of its own: under root, an unprivileged uid per job slot, which no other process uses
+  and no other grader holds, so that even a process that escaped its namespaces could not write
+  the grader's files (bubblewrap runs privileged and the kernel's boot code drops to that uid),
+  and its process limit counts its own processes only; otherwise a user namespace of its own, in
+  which it cannot make further namespaces.
 
 Without bubblewrap (``--no-sandbox``) the kernel runs on the grader's machine with the same
 environment, limits and grading code, but none of the isolation; every report says so.
@@ -30,9 +31,11 @@ import select
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import zmq
 from jupyter_client.kernelspec import KernelSpec
@@ -46,6 +49,8 @@ NO_SANDBOX_WARNING = ("graded WITHOUT a sandbox (--no-sandbox): the notebook ran
                       "system, network and processes in reach")
 _INSIDE = Path("/sandbox")
 _UID_BASE = 2_147_000_000  # a range no distribution assigns: one uid per job slot under root
+_UID_RANGE = 4096
+_UID_LOCKS: dict[int, int] = {}  # uid -> the open file whose lock holds it for this grader
 # Variables of the grader's environment a kernel may see: they choose floating-point paths, and
 # make the run the same as the instructor's (see `make test-portable`).
 _PASSED_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE",
@@ -89,6 +94,29 @@ def _uid_of(user: str) -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
+def _claim_uid(taken: Sequence[int]) -> int:
+    """A uid of :data:`_UID_BASE`'s range that no process uses and no other grader holds, locked for this one.
+
+    The lock (``flock`` on a file in the system's temporary folder) lasts as long as this process,
+    so that two graders on one machine never share a sandbox user (nor its process limit).
+    """
+    import fcntl
+
+    for uid in range(_UID_BASE, _UID_BASE + _UID_RANGE):
+        if uid in taken or uid in _UID_LOCKS or _tasks_of(uid):
+            continue
+        path = os.path.join(tempfile.gettempdir(), f"minigrad-grade-uid-{uid}.lock")
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(handle)
+            continue
+        _UID_LOCKS[uid] = handle
+        return uid
+    raise SandboxUnavailable(f"no free uid for a sandbox in {_UID_BASE}..{_UID_BASE + _UID_RANGE - 1}")
+
+
 def _tasks_of(uid: int) -> int:
     """How many processes and threads the user ``uid`` has now (``RLIMIT_NPROC`` counts them all)."""
     count = 0
@@ -113,6 +141,7 @@ class Sandbox:
     limits: Limits
     user: str | None = None
     bwrap: str | None = None
+    uids: tuple[int, ...] = ()
     _read_only: list[str] = field(default_factory=list)
 
     @classmethod
@@ -155,12 +184,23 @@ class Sandbox:
         """What every report must say about this sandbox (``None`` for bubblewrap)."""
         return NO_SANDBOX_WARNING if self.kind == "none" else None
 
+    def claim_users(self, jobs: int) -> None:
+        """Under root, without ``user``: hold a uid of its own for each of ``jobs`` job slots (see :meth:`user_of`)."""
+        if self.user is None and os.geteuid() == 0 and self.kind == "bwrap":
+            while len(self.uids) < jobs:
+                self.uids = (*self.uids, _claim_uid(self.uids))
+
     def user_of(self, slot: int) -> tuple[int, int] | None:
-        """(uid, gid) a kernel of job slot ``slot`` runs as; ``None`` to keep the grader's."""
+        """(uid, gid) a kernel of job slot ``slot`` runs as; ``None`` to keep the grader's.
+
+        Under root that is ``user``, else the slot's uid of :meth:`claim_users`.
+        """
         if self.user is not None:
             return _uid_of(self.user)
         if os.geteuid() == 0 and self.kind == "bwrap":
-            return _UID_BASE + slot, _UID_BASE + slot
+            if slot >= len(self.uids):
+                raise SandboxUnavailable(f"no uid claimed for job slot {slot} (call claim_users first)")
+            return self.uids[slot], self.uids[slot]
         return None
 
     # ----------------------------------------------------------------------------- bubblewrap
@@ -228,10 +268,15 @@ class Sandbox:
                 the paths and limits this method adds; its ``matplotlib_cache`` is bound read-only.
         """
         ids = self.user_of(slot)
+        tasks = _tasks_of(ids[0] if ids else os.getuid())
+        deadline = time.monotonic() + 10
+        while ids is not None and tasks and time.monotonic() < deadline:  # the slot's last kernel is still ending
+            time.sleep(0.05)
+            tasks = _tasks_of(ids[0])
         limits = {"RLIMIT_AS": self.limits.memory_bytes, "RLIMIT_CPU": self.limits.cpu_seconds,
                   "RLIMIT_NOFILE": self.limits.open_files, "RLIMIT_FSIZE": self.limits.file_bytes,
                   "RLIMIT_CORE": 0,
-                  "RLIMIT_NPROC": self.limits.processes + _tasks_of(ids[0] if ids else os.getuid())}
+                  "RLIMIT_NPROC": self.limits.processes + tasks}
         if self.kind == "bwrap":
             inside = {key: str(_INSIDE / key) for key in ("work", "home", "tmp", "out")}
         else:
