@@ -13,7 +13,9 @@ import hashlib
 import io
 import json
 import math
+import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -94,29 +96,82 @@ def test_every_exercise_gets_zero_with_not_attempted(course_results):
         assert not result.findings
 
 
-def test_grader_overhead_is_under_two_seconds():
-    """Grading a solution takes < 2 s more than executing it with plain nbclient (best of two each).
+class TreeCPU:
+    """CPU seconds (user + system) of this process and of every process started under it, dead or alive.
 
-    The grader's part (reading the file, the sandbox, its own cells, scoring) is measured end to end,
-    against the same notebook run with nothing around it.
+    A thread samples ``/proc`` every 20 ms: a process is counted from the first sample in which its
+    parent is this process or one already counted (so a kernel that outlives its parent is still
+    counted), with the CPU time of its last sample. This thread's own time is left out.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self.members: dict[tuple[int, int], int] = {}  # (pid, start time) -> its CPU ticks at the last sample
+        self.own = 0.0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(0.02):
+            self._sample()
+            self.own = time.thread_time()
+
+    def _sample(self) -> None:
+        table = {}
+        for entry in os.scandir("/proc"):
+            try:
+                fields = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split() \
+                    if entry.name.isdigit() else None
+            except OSError:
+                continue
+            if fields:
+                table[int(entry.name)] = (int(fields[1]), int(fields[19]), int(fields[11]) + int(fields[12]))
+        known = {pid for pid, _ in self.members} | {os.getpid()}
+        added = True
+        while added:
+            added = False
+            for pid, (parent, start, ticks) in table.items():
+                if (pid, start) in self.members or parent in known and pid not in known:
+                    self.members[(pid, start)] = ticks
+                    added = added or pid not in known
+                    known.add(pid)
+
+    def seconds(self) -> float:
+        self._sample()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime - self.own + sum(self.members.values()) / self.ticks
+
+
+def test_grader_overhead_is_under_two_seconds():
+    """Grading a solution costs < 2 CPU seconds more than executing it with plain nbclient (best of two each).
+
+    The grader's part (reading the file, the sandbox, its own cells, scoring, in every process it
+    starts) is measured end to end, against the same notebook run with nothing around it. CPU time,
+    not wall-clock time: other jobs on a shared machine stretch the second, not the first.
     """
     from nbclient import NotebookClient
 
     path = CHAPTER_2
     grader = Grader(RunLimits(cell_timeout=60, total_timeout=300))
+    clock = TreeCPU()
     plain, graded = [], []
     for _ in range(2):
         notebook = nbformat.read(path, as_version=4)
-        start = time.monotonic()
+        cpu, wall = clock.seconds(), time.monotonic()
         NotebookClient(notebook, timeout=60, kernel_name="python3",
                        resources={"metadata": {"path": str(path.parent)}}).execute()
-        plain.append(time.monotonic() - start)
-        start = time.monotonic()
+        plain.append((clock.seconds() - cpu, time.monotonic() - wall))
+        cpu, wall = clock.seconds(), time.monotonic()
         (result,) = grader.grade([path])
-        graded.append(time.monotonic() - start)
+        graded.append((clock.seconds() - cpu, time.monotonic() - wall))
         assert result.total == result.max_score
         assert set(result.timing) >= {"analysis", "run", "kernel", "notebook", "probes", "scoring", "overhead"}
-    assert min(graded) - min(plain) < 2.0, (graded, plain)
+    clock.stopped.set()
+    assert min(plain)[0] > 0.5, plain  # the measure sees the kernel's own work
+    assert min(graded)[0] - min(plain)[0] < 2.0, {"graded (cpu, wall)": graded, "plain (cpu, wall)": plain}
 
 
 def test_committed_exercises_match_generation():
