@@ -217,7 +217,6 @@ def test_a_kernel_that_ignores_interrupts_is_abandoned(case_results):
     assert result.run_status == "timeout"
     assert result.run_message == "did not stop when interrupted after 3 s in cell 3"
     assert statuses(result) == {qid: ("timeout", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}
-    assert result.timing["total"] < 20
 
 
 def test_the_total_time_limit_stops_a_notebook(tmp_path):

@@ -147,7 +147,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.reconfigure(errors="backslashreplace")
     # Imported only now, so that a usage error is reported at once.
     from minigrad.grading.grader import Grader, NotebookResult
-    from minigrad.grading.report import Gradebook, gradescope_json, summary, write_atomically
+    from minigrad.grading.report import Gradebook, gradescope_json, safe_text, summary, write_atomically
     from minigrad.grading.runner import RunLimits
     from minigrad.grading.sandbox import Limits, Sandbox, SandboxUnavailable
 
@@ -169,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "total_timeout": limits.total_timeout, "jobs": args.jobs, "sandbox": sandbox.kind,
                 "warning": sandbox.warning, "chapter": args.chapter}
     if args.gradescope and len(paths) != 1:
-        names = ", ".join(p.name for p in paths[:5]) or "none"
+        names = ", ".join(safe_text(p.name) for p in paths[:5]) or "none"
         message = f"expected exactly one notebook, found {len(paths)} ({names})"
         result = NotebookResult("(submission)", None, "missing", message, 0, 0, sandbox=sandbox.warning or "")
         write_atomically(args.gradescope, json.dumps(gradescope_json(result, settings), indent=2) + "\n")
@@ -193,6 +193,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         gradebook.close(complete)
         results = gradebook.results
         print(summary(results, gradebook.settings))
-        if args.gradescope and results:
-            write_atomically(args.gradescope, json.dumps(gradescope_json(results[0], settings), indent=2) + "\n")
+        if args.gradescope:
+            result = results[0] if results else NotebookResult(
+                "(submission)", None, "error", "the grader was stopped before it finished", 0, 0,
+                sandbox=sandbox.warning or "")
+            write_atomically(args.gradescope, json.dumps(gradescope_json(result, settings), indent=2) + "\n")
     return 0 if complete else 1

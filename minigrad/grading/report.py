@@ -49,8 +49,15 @@ def _cell(value: Any) -> Any:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+_SEED_SOURCES = {"given": "given with --seed", "random": "drawn at random; --seed reproduces it"}
+
+
 def _settings_line(settings: dict) -> str:
-    seed = f"seed {settings['seed']}" if settings.get("seed") is not None else "a seed per notebook (secret)"
+    if settings.get("seed") is None:
+        seed = "a seed per notebook, derived from the secret and the file's SHA-256"
+    else:
+        source = _SEED_SOURCES.get(settings.get("seed_source", ""))
+        seed = f"seed {settings['seed']}" + (f" ({source})" if source else "")
     return (f"minigrad-grade: hidden cases from {seed}; cell limit {settings['cell_timeout']:g} s, "
             f"notebook limit {settings['total_timeout']:g} s; sandbox: {settings['sandbox']}")
 
