@@ -1,7 +1,8 @@
 """Small SymPy helpers for derivations: exact equality and exact substitution (chapters 2, 4, 8-11).
 
 Two expressions are equal when their difference expands, or cancels as a rational function, to
-zero. We never call ``sympy.simplify``: its result depends on heuristics and it can take minutes;
+zero, if need be after writing every hyperbolic function with ``exp`` (so that ``sech(a)**2``,
+``1/cosh(a)**2`` and ``1 - tanh(a)**2`` meet in one form). We never call ``sympy.simplify``: its result depends on heuristics and it can take minutes;
 ``expand`` and ``cancel`` are decision procedures for the polynomials and rational functions our
 derivations produce. SymPy is imported inside the functions, so ``import minigrad`` needs only
 numpy.
@@ -12,11 +13,15 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any, Iterable, Mapping
 
-__all__ = ["equal", "substitute", "unexpected_symbols", "short_number", "abbreviate", "sigmoid"]
+__all__ = ["equal", "numerically_equal", "substitute", "unexpected_symbols", "short_number", "abbreviate", "sigmoid"]
 
 
 def equal(a: Any, b: Any) -> bool:
-    """Whether ``a - b`` is zero after ``expand``, or after ``cancel`` for rational functions.
+    """Whether ``a - b`` is zero after ``expand`` or ``cancel``, first as given, then in exponentials.
+
+    The second form rewrites ``tanh``, ``sech``, ``cosh`` and ``sinh`` with ``exp`` and splits
+    every ``exp`` of a sum into a product (``expand(power_exp=True)``), so that the difference is a
+    rational function of exponentials of the symbols, which ``cancel`` decides.
 
     Args:
         a: a SymPy expression (or a number).
@@ -24,15 +29,48 @@ def equal(a: Any, b: Any) -> bool:
 
     Returns:
         ``True`` when the difference reduces to 0. ``False`` means "not shown equal": for
-        polynomial and rational expressions in symbols and in the same transcendental atoms
-        (``tanh(u)`` with the same ``u``), that is the same as "different".
+        rational expressions in symbols and in exponentials and hyperbolic functions of them, that
+        is the same as "different"; for others, see :func:`numerically_equal`.
     """
     import sympy
 
     difference = sympy.sympify(a) - sympy.sympify(b)
-    if sympy.expand(difference) == 0:
+    if sympy.expand(difference) == 0 or sympy.cancel(sympy.together(difference)) == 0:
         return True
-    return sympy.cancel(sympy.together(difference)) == 0
+    hyperbolic = (sympy.tanh, sympy.sech, sympy.cosh, sympy.sinh, sympy.coth, sympy.csch)
+    if not difference.has(*hyperbolic):
+        return False
+    exponential = sympy.expand(difference.rewrite(sympy.exp), power_exp=True)
+    return sympy.cancel(sympy.together(exponential)) == 0
+
+
+def numerically_equal(a: Any, b: Any, points: int = 6, digits: int = 40, seed: int = 0) -> bool:
+    """Whether ``a`` and ``b`` agree to ``digits - 10`` significant digits at random points.
+
+    The fallback of :func:`equal` for forms it cannot bring together: each free symbol gets a
+    random rational value in [-1.3, 1.3] and both sides are evaluated with ``digits`` digits. Two
+    different analytic expressions agree at random points only by accident, so this never calls
+    equal expressions different, and calls different ones equal with negligible probability.
+
+    Returns:
+        ``False`` also when a side is not finite (or not real) at a point.
+    """
+    import random
+
+    import sympy
+
+    a, b = sympy.sympify(a), sympy.sympify(b)
+    symbols = sorted(a.free_symbols | b.free_symbols, key=str)
+    draw = random.Random(seed)
+    for _ in range(points):
+        point = {s: sympy.Rational(draw.randint(-1300, 1300), 1000) for s in symbols}
+        left, right = a.evalf(digits, subs=point), b.evalf(digits, subs=point)
+        if not (left.is_real and right.is_real and left.is_finite and right.is_finite):
+            return False
+        scale = max(abs(left), abs(right), sympy.Integer(1))
+        if abs(left - right) > scale * sympy.Float(10) ** (10 - digits):
+            return False
+    return True
 
 
 def substitute(expr: Any, values: Mapping[Any, Any]) -> Any:

@@ -64,7 +64,29 @@ def test_answer_fitted_to_the_visible_case_fails():
     fixed = RIGHT["4.3"](*(build_argument(spec) for spec in visible["args"]))
     outcome = _grade("4.3", lambda *args: fixed)
     assert outcome.status == "failed"
-    assert "hidden case" in outcome.message
+    assert "visible case 2" in outcome.message  # the second visible case already catches it
+
+
+def test_the_first_visible_case_is_the_notebooks_example_and_the_second_catches_global_sizes():
+    """Issue 22: check used τ = 4 while the notebook showed τ = 5; a size read from the example's
+    globals passed check and failed only when graded."""
+    from minigrad.grading import check
+
+    x, Y, h, y_hat, U, W, V = check.case("4.1")
+    assert (x.shape, Y.shape, h.shape) == ((5, 2), (5, 3), (6, 3)) and h[0].any()
+    assert "τ = 5, D = 2, H = 3, O = 3" in QUESTIONS["4.1"].visible[0]["label"]
+    np.testing.assert_array_equal(check.case("4.2")[2], h)  # every question shares the example
+    n_hidden = 3
+
+    def sized_from_globals(x, Y, h, y_hat, U, W, V):
+        grads = np.zeros((x.shape[0], n_hidden))
+        grads[:] = RIGHT["4.1"](x, Y, h, y_hat, U, W, V)
+        return grads
+
+    question = QUESTIONS["4.1"]
+    results = [probe(question.kind, sized_from_globals, case) for case in question.visible]
+    outcome = score_answer(question, question.visible, {"defined": True, "results": results})
+    assert outcome.status == "error" and "visible case 2" in outcome.message
 
 
 @pytest.mark.parametrize("qid, wrong, words", [

@@ -85,3 +85,22 @@ def test_leaf_gradient(options, status, reason):
 def test_weight_gradient(options, status, reason):
     result = outcome("11.3", lambda t, c, E, W, b, g: backward(t, c, E, W, b, g, **options)[1])
     assert result.status == status and reason in result.message
+
+
+def test_the_visible_case_catches_the_k_th_leaf_misreading():
+    """Issue 22: with leaf = 1 both readings agreed on the visible tree, and the slip was found only
+    when graded. The visible leaf is now node 3, the third leaf."""
+    from minigrad.grading import check
+
+    def kth_leaf(tokens, children, E, W, b, g, leaf):
+        delta, _ = backward(tokens, children, E, W, b, g)
+        return delta[np.flatnonzero(tokens >= 0)[leaf]]
+
+    question = QUESTIONS["11.2"]
+    tokens, children, E, W, b, g, leaf = check.case("11.2")
+    assert leaf != list(np.flatnonzero(tokens >= 0)).index(leaf)
+    from minigrad.grading.registry import score_answer
+    from minigrad.grading.wire import probe
+
+    results = [probe(question.kind, kth_leaf, case) for case in question.visible]
+    assert score_answer(question, question.visible, {"defined": True, "results": results}).score == 0

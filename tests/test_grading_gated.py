@@ -122,6 +122,50 @@ def test_chapter_9_diagnoses():
     assert "autograd gives" in message and "finite differences" in message
 
 
+@pytest.mark.parametrize("order", ["z, r, n", "r, n, z", "n, z, r"])
+def test_9_1_names_a_wrong_gate_order(order):
+    """Issue 22: the blocks read in another order (z, r, n is some textbooks' order) are recognised."""
+    q91 = _question(ch09, "9.1")
+    position = {name: k for k, name in enumerate(order.split(", "))}
+
+    def misread(x, h, weight_ih, weight_hh, bias_ih, bias_hh):
+        def gate(a, name):
+            return np.split(a, 3, axis=-1)[position[name]]
+        gi, gh = x @ weight_ih.T + bias_ih, h @ weight_hh.T + bias_hh
+        r = 1 / (1 + np.exp(-(gate(gi, "r") + gate(gh, "r"))))
+        z = 1 / (1 + np.exp(-(gate(gi, "z") + gate(gh, "z"))))
+        n = np.tanh(gate(gi, "n") + r * gate(gh, "n"))
+        return (1 - z) * n + z * h
+
+    outcome = _grade(q91, misread)
+    assert outcome.score == 0 and f"in the order {order}" in outcome.message
+
+
+def _gru_dh(tanh_prime):
+    """A correct 9.3 answer with tanh'(a) written by ``tanh_prime``."""
+    def answer(h, x, w_u, v_u, b_u, w, v, b):
+        u = sigmoid(b_u + w_u * h + v_u * x)
+        a = b + w * h + v * x
+        du = w_u * u * (1 - u)
+        return du * sp.tanh(a) + u * tanh_prime(a) * w + (1 - u) - du * h
+    return answer
+
+
+@pytest.mark.parametrize("tanh_prime", [lambda a: 1 - sp.tanh(a) ** 2, lambda a: sp.sech(a) ** 2,
+                                        lambda a: 1 / sp.cosh(a) ** 2,
+                                        lambda a: 4 * sp.exp(2 * a) / (sp.exp(2 * a) + 1) ** 2])
+def test_9_3_accepts_every_form_of_tanh_prime(tanh_prime):
+    """Issue 22, bug 1: sech² and 1/cosh² were marked wrong while printing three equal numbers."""
+    assert _grade(_question(ch09, "9.3"), _gru_dh(tanh_prime)).status == "passed"
+
+
+def test_9_3_prints_enough_digits_to_see_the_difference():
+    wrong = _gru_dh(lambda a: 1 - sp.tanh(a) ** 2 + sp.Rational(1, 10**7))
+    message = _grade(_question(ch09, "9.3"), wrong).message
+    it, rest = message.split("it is ")[1].split(", autograd gives ")
+    assert it != rest.split(" and ")[0], message
+
+
 # ------------------------------------------------------------------------------ chapter 10
 def test_cell_jacobian_reference_is_the_forget_gate_diagonal():
     case = _question(ch10, "10.2").visible[0]

@@ -25,7 +25,7 @@ __all__ = ["QUESTIONS", "reference_step", "reference_stacked", "reference_nll", 
 _ATOL = 1e-9
 
 
-_first_difference = functools.partial(first_difference, rtol=0, atol=_ATOL, spec=".4f")
+_first_difference = functools.partial(first_difference, rtol=0, atol=_ATOL, digits=4)
 
 
 def _compare(name: str, got_answer: Any, expected: np.ndarray, label: str) -> str:

@@ -18,10 +18,10 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import numbers, where
+from minigrad.grading.common import numbers, same_expression, three_ways, versus, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument, decode_expression
-from minigrad.symbolic import abbreviate, equal, short_number, substitute, unexpected_symbols
+from minigrad.symbolic import abbreviate, equal, substitute, unexpected_symbols
 
 __all__ = ["QUESTIONS", "forward_case", "reference_gradients", "scalar_gradient"]
 
@@ -30,10 +30,13 @@ _ARGUMENTS = ("x", "Y", "h", "y_hat", "U", "W", "V")
 
 
 # ------------------------------------------------------------------------- cases and references
-def forward_case(label: str, seed: int, steps: int, inputs: int, hidden: int, outputs: int) -> dict:
+def forward_case(label: str, seed: int, steps: int, inputs: int, hidden: int, outputs: int,
+                 biases: bool = True) -> dict:
     """One forward pass of pattern A with random weights, as the plain data a case carries.
 
     ``h^(0)`` is random (not zero), so the first step's contribution to dL/dW is tested too.
+    With ``biases=False``, b and c are zero, so that the notebook can rebuild the network from the
+    arguments alone (the answers never read b or c).
     """
     from minigrad.bptt import elman_forward
 
@@ -42,6 +45,8 @@ def forward_case(label: str, seed: int, steps: int, inputs: int, hidden: int, ou
               "W": rng.normal(scale=0.8, size=(hidden, hidden)),
               "V": rng.normal(scale=0.8, size=(outputs, hidden)),
               "b": rng.normal(scale=0.3, size=hidden), "c": rng.normal(scale=0.3, size=outputs)}
+    if not biases:
+        params["b"], params["c"] = np.zeros(hidden), np.zeros(outputs)
     x = rng.normal(size=(steps, inputs))
     targets = rng.integers(0, outputs, size=steps)
     h0 = rng.uniform(-0.5, 0.5, size=hidden)
@@ -174,7 +179,7 @@ def _numeric_grader(key: str, symbol: str, shape_text: str, points: int,
                 if index is None:
                     continue
                 return Outcome("failed", 0, f"{symbol} differs from finite differences at entry {index}: "
-                                            f"got {got[index]:.4g}, expected {finite[index]:.4g} "
+                                            f"got {versus(got[index], finite[index])} "
                                             f"({case['label']})")
             hint = ""
             arrays = dict(zip(_ARGUMENTS, (build_argument(spec) for spec in case["args"])))
@@ -183,7 +188,7 @@ def _numeric_grader(key: str, symbol: str, shape_text: str, points: int,
                     hint = f"; this is what you get if you {why}"
                     break
             return Outcome("failed", 0, f"{symbol} differs from autograd at entry {index}: got "
-                                        f"{got[index]:.4g}, expected {expected[index]:.4g}{hint} "
+                                        f"{versus(got[index], expected[index])}{hint} "
                                         f"({case['label']})")
         return Outcome("passed", points, f"{symbol} matches autograd and finite differences {where(cases)}")
 
@@ -267,7 +272,12 @@ def _hidden_forward(rng: np.random.Generator) -> tuple[dict, ...]:
                               int(rng.integers(1 << 30)), *s) for s in sizes)
 
 
-_VISIBLE = (forward_case("visible case, τ = 4, D = 2, H = 3, O = 3", 404, 4, 2, 3, 3),)
+_VISIBLE = (
+    # The notebook's example (check.case("4.1")), then one with other sizes, so that code that
+    # reads a size from the example's globals (n_hidden) fails before it is handed in.
+    forward_case("visible case, the notebook's example, τ = 5, D = 2, H = 3, O = 3", 404, 5, 2, 3, 3, biases=False),
+    forward_case("visible case 2, τ = 3, D = 4, H = 2, O = 4", 405, 3, 4, 2, 4),
+)
 
 
 # ------------------------------------------------------------------------- 4.5, symbolic
@@ -351,9 +361,8 @@ def _scalar_numbers(got: Any, steps: int) -> str:
         values.update({f"h_{t}": state.data, f"yhat_{t}": p.data, f"y_{t}": int(y)})
     total.backward()
     finite = central_differences(loss, {"w": np.array([w])})["w"][0]
-    yours = short_number(substitute(got, values))
-    return (f"on a forward pass with w = {w}, v = {v} it gives {yours}, autograd gives "
-            f"{w_leaf.grad:.4f} and finite differences {finite:.4f}")
+    return (f"on a forward pass with w = {w}, v = {v} "
+            f"{three_ways(substitute(got, values), w_leaf.grad, finite)}")
 
 
 def _hidden_scalar(rng: np.random.Generator) -> tuple[dict, ...]:
@@ -372,7 +381,7 @@ def _grade_scalar(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             return Outcome("failed", 0, f"uses {', '.join(extra)}; write dL/dw in w, v, h_0 … h_{steps}, "
                                         f"yhat_1 … yhat_{steps} and y_1 … y_{steps} ({case['label']})")
         expected = scalar_gradient(steps)
-        if equal(got, expected):
+        if same_expression(got, expected):
             continue
         if steps > 1 and equal(got, _scalar_direct_only(steps)):
             return Outcome("failed", 0, f"this is only the direct term of each step: add the path "
@@ -387,30 +396,52 @@ QUESTIONS = (
         qid="4.1", points=3, title="The gradient with respect to every hidden state", answer="grad_h",
         kind="numbers", visible=_VISIBLE, hidden=_hidden_forward,
         grade=_numeric_grader("h", "dL/dh", "(τ, H)", 3, _mistakes_h),
-        borrowed=("minigrad.autograd.backward",),
+        borrowed=("minigrad.autograd.backward",), difficulty=2, minutes=20,
+        hints=("h^(t) has two children in the graph: o^(t), through V, and a^(t+1), through W. Add the "
+               "gradient that comes back along each.",
+               "Work backwards from t = τ, where only the output term exists: row τ - 1 is "
+               "V^T (ŷ^(τ) - 1_y^(τ)). Keep every row: the row below needs it.",
+               "The path through a^(t+1) is W.T @ ((1 - h[t + 1] ** 2) * grads[t]) for row t - 1: the tanh "
+               "derivative of step t + 1 (not t), and W transposed."),
+        reference=lambda case: reference_gradients(case)["autograd"]["h"],
     ),
     Question(
         qid="4.2", points=2, title="The gradient of V", answer="grad_V", kind="numbers",
         visible=_VISIBLE, hidden=_hidden_forward,
         grade=_numeric_grader("V", "dL/dV", "V's shape (O, H)", 2, _mistakes_v),
-        borrowed=("minigrad.autograd.backward",),
+        borrowed=("minigrad.autograd.backward",), difficulty=1, minutes=5,
+        hints=("o^(t) = c + V h^(t), so step t contributes the outer product ∇_o^(t) L (h^(t))^T.",
+               "Summed over t, that is one matrix product of the rows of ŷ - Y and of h[1:] (not h[:-1]): "
+               "(y_hat - Y).T @ h[1:]."),
+        reference=lambda case: reference_gradients(case)["autograd"]["V"],
     ),
     Question(
         qid="4.3", points=3, title="The gradient of W", answer="grad_W", kind="numbers",
         visible=_VISIBLE, hidden=_hidden_forward,
         grade=_numeric_grader("W", "dL/dW", "W's shape (H, H)", 3, _mistakes_w),
-        borrowed=("minigrad.autograd.backward",),
+        borrowed=("minigrad.autograd.backward",), difficulty=2, minutes=10,
+        hints=("W is used at every step, in a^(t) = b + W h^(t-1) + U x^(t): step t contributes "
+               "∇_a^(t) L (h^(t-1))^T.",
+               "∇_a^(t) L = (1 - (h^(t))²) ⊙ ∇_h^(t) L, rows from your grad_h times (1 - h[1:] ** 2); pair "
+               "row t - 1 with h[t - 1]: grad_a.T @ h[:-1]. h^(0) is not zero, so t = 1 counts."),
+        reference=lambda case: reference_gradients(case)["autograd"]["W"],
     ),
     Question(
         qid="4.4", points=2, title="The gradient of U", answer="grad_U", kind="numbers",
         visible=_VISIBLE, hidden=_hidden_forward,
         grade=_numeric_grader("U", "dL/dU", "U's shape (H, D)", 2, _mistakes_u),
-        borrowed=("minigrad.autograd.backward",),
+        borrowed=("minigrad.autograd.backward",), difficulty=1, minutes=5,
+        hints=("As in 4.3, with x^(t) in place of h^(t-1).",
+               "grad_a.T @ x: row t - 1 of x is x^(t), the same step as row t - 1 of grad_a."),
+        reference=lambda case: reference_gradients(case)["autograd"]["U"],
     ),
     Question(
         qid="4.5", points=3, title="dL/dw of the scalar network, symbolically", answer="dL_dw_scalar",
         kind="sympy", visible=({"label": "visible case, τ = 3", "args": _scalar_args(3)},),
         hidden=_hidden_scalar, grade=_grade_scalar,
-        borrowed=("sympy.diff",),
+        borrowed=("sympy.diff",), difficulty=2, minutes=15,
+        hints=("Do 4.1 with scalars: dL/dh_t = v (ŷ_t - y_t) + w (1 - h_(t+1)²) dL/dh_(t+1).",
+               "Then dL/dw = Σ_t dL/dh_t (1 - h_t²) h_(t-1). Build both in one loop from t = τ down to 1, "
+               "with SymPy expressions: h[t] is h_t and y_hat[t - 1] is ŷ_t."),
     ),
 )

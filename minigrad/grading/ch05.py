@@ -31,7 +31,7 @@ def _same(got: np.ndarray, expected: np.ndarray) -> bool:
         got, expected, rtol=0, atol=_ATOL)
 
 
-_first_difference = functools.partial(first_difference, rtol=0, atol=_ATOL, spec=".4f")
+_first_difference = functools.partial(first_difference, rtol=0, atol=_ATOL, digits=4)
 
 
 # ---------------------------------------------------------------------------------- 5.1

@@ -26,7 +26,7 @@ def _same(got: np.ndarray, expected: np.ndarray) -> bool:
     return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=1e-7, atol=1e-9))
 
 
-_first_difference = functools.partial(first_difference, rtol=1e-7, atol=1e-9, spec=".4f")
+_first_difference = functools.partial(first_difference, rtol=1e-7, atol=1e-9, digits=4)
 
 
 # ---------------------------------------------------------------------------------- 7.1

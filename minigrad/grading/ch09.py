@@ -15,10 +15,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import close, first_difference, numbers, random_array, where
+from minigrad.grading.common import close, first_difference, numbers, random_array, same_expression, three_ways, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument, decode_expression
-from minigrad.symbolic import equal, short_number, sigmoid, substitute, unexpected_symbols
+from minigrad.symbolic import equal, sigmoid, substitute, unexpected_symbols
 
 __all__ = ["QUESTIONS", "reference_gru_step", "reference_update_gate_gradients",
            "simplified_gru_derivative"]
@@ -82,9 +82,36 @@ def _grade_gru(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             return Outcome("failed", 0, f"the reset gate is applied before the matrix product; "
                                         f"GRUCell uses n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) "
                                         f"({case['label']})")
+        order = _gate_order(got, args)
+        if order:
+            return Outcome("failed", 0, f"this is what you get if you read the blocks of weight_ih, weight_hh "
+                                        f"and the biases in the order {order}; GRUCell stacks them as r, z, n "
+                                        f"({case['label']})")
         return Outcome("failed", 0, f"differs from nn.GRUCell: {first_difference(got, expected)} "
                                     f"({case['label']})")
     return Outcome("passed", 3, f"matches nn.GRUCell {where(cases)}")
+
+
+def _gate_order(got: np.ndarray, args: list) -> str:
+    """The gate order (``"z, r, n"``) whose reading of the stacked blocks gives ``got``, or ``""``."""
+    import itertools
+
+    x, h, weight_ih, weight_hh, bias_ih, bias_hh = args
+    names = ("r", "z", "n")
+    for order in itertools.permutations(range(3)):
+        if order == (0, 1, 2):
+            continue
+        # A student who believes the blocks are stacked in `order` takes block k for gate order[k].
+        where_is = [order.index(g) for g in range(3)]
+
+        def restack(a: np.ndarray) -> np.ndarray:
+            blocks = np.split(a, 3)
+            return np.concatenate([blocks[where_is[g]] for g in range(3)])
+
+        r, z, n = _gates(x, h, restack(weight_ih), restack(weight_hh), restack(bias_ih), restack(bias_hh))
+        if close(got, (1 - z) * n + z * h):
+            return ", ".join(names[g] for g in order)
+    return ""
 
 
 # ---------------------------------------------------------------------------------- 9.2
@@ -182,7 +209,7 @@ def _grade_scalar(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             return Outcome("failed", 0, f"uses {', '.join(extra)}, which are not arguments of "
                                         f"simplified_gru_derivative ({case['label']})")
         expected = simplified_gru_derivative(*symbols)
-        if equal(got, expected):
+        if same_expression(got, expected):
             continue
         u = sigmoid(symbols[4] + symbols[2] * symbols[0] + symbols[3] * symbols[1])
         if equal(got, expected - (1 - u)):
@@ -193,11 +220,10 @@ def _grade_scalar(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         eps = 1e-6
         finite = (_scalar_step({**named, "h": named["h"] + eps})
                   - _scalar_step({**named, "h": named["h"] - eps})) / (2 * eps)
-        yours = short_number(sympy.N(substitute(got, point)))
+        yours = sympy.N(substitute(got, point))
         return Outcome("failed", 0, f"differs from dh'/dh ({case['label']}): at "
                                     f"{', '.join(f'{s} = {v}' for s, v in list(point.items())[:3])}, … "
-                                    f"it is {yours}, autograd gives {_autograd_scalar(named):.6f} and "
-                                    f"finite differences {finite:.6f}")
+                                    f"{three_ways(yours, _autograd_scalar(named), finite)}")
     return Outcome("passed", 3, f"equals SymPy's derivative of the cell {where(cases)}")
 
 
@@ -208,20 +234,32 @@ QUESTIONS = (
         qid="9.1", points=3, title="A GRU cell forward", answer="gru_cell", kind="numbers",
         visible=(_gru_case("visible case, B = 2, D = 3, H = 4", _VISIBLE_RNG, 2, 3, 4),),
         hidden=_hidden_gru, grade=_grade_gru,
-        borrowed=("minigrad.nn.GRUCell", "minigrad.nn.GRU"),
+        borrowed=("minigrad.nn.GRUCell", "minigrad.nn.GRU"), difficulty=1, minutes=15,
+        hints=("Compute x @ weight_ih.T + bias_ih and h @ weight_hh.T + bias_hh once each, and split each "
+               "into three blocks with np.split(..., 3, axis=-1).",
+               "The blocks are in the order r, z, n. The reset gate multiplies the hidden side's candidate "
+               "block after its product: n = tanh(x_n + r * h_n).",
+               "h' = (1 - z) * n + z * h: PyTorch's z is the fraction of the old state kept."),
+        reference=lambda case: reference_gru_step(*(build_argument(spec) for spec in case["args"])),
     ),
     Question(
         qid="9.2", points=3, title="The gradient with respect to the update gate",
         answer="update_gate_gradients", kind="numbers",
         visible=(_update_case("visible case, B = 2, D = 3, H = 4", _VISIBLE_RNG, 2, 3, 4),),
         hidden=_hidden_update, grade=_grade_update,
-        borrowed=("minigrad.autograd.backward",),
+        borrowed=("minigrad.autograd.backward",), difficulty=2, minutes=10,
+        hints=("With n and h fixed, h' = u ⊙ n + (1 - u) ⊙ h is linear in u, and ∂L/∂h' = grad_out.",
+               "∂L/∂u = grad_out ⊙ (n - h), and ∂L/∂a_u = ∂L/∂u ⊙ u (1 - u) since u = σ(a_u).",
+               "a_u = -(x_z + h_z), so u = σ(-(x_z + h_z)) = 1 - z: compute u from it, not z."),
+        reference=lambda case: reference_update_gate_gradients(*(build_argument(spec) for spec in case["args"])),
     ),
     Question(
         qid="9.3", points=3, title="dh'/dh of the scalar simplified GRU",
         answer="simplified_gru_dh", kind="sympy",
         visible=(_scalar_case("visible case", _SCALAR_NAMES),),
         hidden=_hidden_scalar, grade=_grade_scalar,
-        borrowed=("sympy.diff",),
+        borrowed=("sympy.diff",), difficulty=2, minutes=10,
+        hints=("h appears in three places: the copy term (1 - u) h, the gate u, and the argument of tanh.",
+               "dh'/dh = (1 - u) + (tanh(·) - h) du/dh + u (1 - tanh²(·)) w, with du/dh = w_u u (1 - u)."),
     ),
 )

@@ -15,10 +15,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import close, first_difference, numbers, random_array, where
+from minigrad.grading.common import close, first_difference, numbers, random_array, same_expression, three_ways, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument, decode_expression
-from minigrad.symbolic import equal, short_number, sigmoid, substitute, unexpected_symbols
+from minigrad.symbolic import equal, sigmoid, substitute, unexpected_symbols
 
 __all__ = ["QUESTIONS", "reference_lstm_step", "reference_cell_jacobian", "scalar_dc_dh"]
 
@@ -182,7 +182,7 @@ def _grade_scalar(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             return Outcome("failed", 0, f"uses {', '.join(extra)}, which are not arguments of "
                                         f"lstm_dc_dh ({case['label']})")
         expected = scalar_dc_dh(h, c, x, w, v, b)
-        if equal(got, expected):
+        if same_expression(got, expected):
             continue
         f = sigmoid(_pre("f", h, x, w, v, b))
         if equal(got, expected - c * f * (1 - f) * w[1]):
@@ -196,10 +196,9 @@ def _grade_scalar(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         _scalar_c_next(values, h_value, Value).backward()
         eps = 1e-6
         finite = (_scalar_c_next(values, values["h"] + eps) - _scalar_c_next(values, values["h"] - eps)) / (2 * eps)
-        yours = short_number(sympy.N(substitute(got, point)))
         return Outcome("failed", 0, f"differs from ∂c'/∂h ({case['label']}): at h = {values['h']}, "
-                                    f"c = {values['c']}, … it is {yours}, autograd gives "
-                                    f"{h_value.grad:.6f} and finite differences {finite:.6f}")
+                                    f"c = {values['c']}, … "
+                                    f"{three_ways(sympy.N(substitute(got, point)), h_value.grad, finite)}")
     return Outcome("passed", 3, f"equals SymPy's derivative of the cell {where(cases)}")
 
 

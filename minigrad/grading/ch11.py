@@ -48,14 +48,17 @@ def _as_arrays(nested: Any) -> tuple[list[int], list[list[int]]]:
     return tokens, children
 
 
-def tree_case(label: str, seed: int, leaves: int, vocab: int, hidden: int, question: str) -> dict:
+def tree_case(label: str, seed: int, leaves: int, vocab: int, hidden: int, question: str,
+              nested: Any = None) -> dict:
     """One tree and TreeRNN weights as plain data, with the arguments ``question`` needs.
 
     ``"forward"``: tokens, children, E, W, b; ``"weight"``: and g; ``"leaf"``: and g and the leaf
-    (the deepest one) whose gradient is asked.
+    whose gradient is asked: the deepest one, and among those one whose node number differs from
+    its rank among the leaves, so that reading ``leaf`` as "the k-th leaf" fails. The tree is
+    random, or ``nested`` (pairs of token ids) when given.
     """
     rng = np.random.default_rng(seed)
-    tokens, children = _as_arrays(_random_nested(rng, leaves, vocab))
+    tokens, children = _as_arrays(_random_nested(rng, leaves, vocab) if nested is None else nested)
     args = [{"integers": tokens}, {"integers": children}, random_array(rng, (vocab, hidden)),
             random_array(rng, (hidden, 2 * hidden), 0.8), random_array(rng, (hidden,), 0.3),
             random_array(rng, (hidden,))]
@@ -63,8 +66,8 @@ def tree_case(label: str, seed: int, leaves: int, vocab: int, hidden: int, quest
         args.pop()
     if question == "leaf":
         leaf_nodes = [j for j, t in enumerate(tokens) if t >= 0]
-        # the deepest leaf, so that its gradient crosses every level
-        args.append({"number": int(max(leaf_nodes, key=lambda j: _depth(children, j)))})
+        # the deepest leaf, so that its gradient crosses every level, numbered unlike its rank
+        args.append({"number": int(max(leaf_nodes, key=lambda j: (_depth(children, j), j != leaf_nodes.index(j))))})
     return {"label": label, "args": args}
 
 
@@ -244,19 +247,36 @@ def _hidden(question: str) -> Callable[[np.random.Generator], tuple[dict, ...]]:
     return draw
 
 
-_VISIBLE = {question: (tree_case("visible case, 4 leaves, H = 3", 1101, 4, 5, 3, question),)
+_VISIBLE_TREE = ((4, 0), (2, 4))
+"""The notebook's example, ((a, b), (c, a)): node 3 is the third leaf, and token 4 appears twice."""
+_VISIBLE = {question: (tree_case("visible case, the notebook's tree ((a, b), (c, a)), H = 3", 1101, 4, 5, 3,
+                                 question, nested=_VISIBLE_TREE),)
             for question in ("forward", "leaf", "weight")}
 
 QUESTIONS = (
     Question(qid="11.1", points=3, title="A TreeRNN's forward pass over a tree", answer="tree_forward",
              kind="numbers", visible=_VISIBLE["forward"], hidden=_hidden("forward"), grade=_grade_states,
-             borrowed=("minigrad.nn.TreeRNN",)),
+             borrowed=("minigrad.nn.TreeRNN",), difficulty=1, minutes=10,
+             hints=("Loop over j = 0 … n - 1: children come first, so their vectors are ready at node j.",
+                    "A leaf's vector is the row E[tokens[j]] itself, with no tanh; an inner node's is "
+                    "tanh(W @ np.concatenate([h_left, h_right]) + b)."),
+             reference=reference_states),
     Question(qid="11.2", points=4, title="The gradient at a leaf", answer="leaf_gradient",
              kind="numbers", visible=_VISIBLE["leaf"], hidden=_hidden("leaf"),
              grade=_gradient_grader("dL/dh_leaf", 4, reference_leaf_gradient, _leaf_mistakes),
-             borrowed=("minigrad.nn.TreeRNN", "minigrad.autograd.backward")),
+             borrowed=("minigrad.nn.TreeRNN", "minigrad.autograd.backward"), difficulty=2, minutes=15,
+             hints=("Run tree_forward, set δ_root = g, and visit the inner nodes from the root down "
+                    "(in reverse order), passing δ to the children.",
+                    "At node j, ∇_a = (1 - h_j²) ⊙ δ_j; the left child gets W[:, :H].T @ ∇_a and the right "
+                    "child W[:, H:].T @ ∇_a.",
+                    "`leaf` is a node number: return delta[leaf], not the leaf-th leaf."),
+             reference=lambda case: reference_leaf_gradient(case)["autograd"]),
     Question(qid="11.3", points=3, title="The gradient of the shared W", answer="weight_gradient",
              kind="numbers", visible=_VISIBLE["weight"], hidden=_hidden("weight"),
              grade=_gradient_grader("dL/dW", 3, reference_weight_gradient, _weight_mistakes),
-             borrowed=("minigrad.nn.TreeRNN", "minigrad.autograd.backward")),
+             borrowed=("minigrad.nn.TreeRNN", "minigrad.autograd.backward"), difficulty=2, minutes=10,
+             hints=("W is shared: add one outer product per inner node, as for W in BPTT.",
+                    "At node j add np.outer(∇_a_j, np.concatenate([h_left, h_right])), with ∇_a_j computed "
+                    "as in 11.2 on the way down."),
+             reference=lambda case: reference_weight_gradient(case)["autograd"]),
 )

@@ -135,6 +135,21 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def _print_to_stdout(text: str) -> None:
+    """Print, and if the reader has gone (``minigrad-grade … | head``), stop printing quietly.
+
+    Standard output is then pointed at ``/dev/null``, so that Python's own flush at exit does not
+    raise ``BrokenPipeError`` again; grading itself is complete and the reports are written.
+    """
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _parser()
@@ -173,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = f"expected exactly one notebook, found {len(paths)} ({names})"
         result = NotebookResult("(submission)", None, "missing", message, 0, 0, sandbox=sandbox.warning or "")
         write_atomically(args.gradescope, json.dumps(gradescope_json(result, settings), indent=2) + "\n")
-        print(f"minigrad-grade: {message}")
+        _print_to_stdout(f"minigrad-grade: {message}")
         return 0
     gradebook = Gradebook(args.csv, args.json, settings, len(paths))
     progress = _Progress(len(paths), sys.stderr)
@@ -192,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         gradebook.close(complete)
         results = gradebook.results
-        print(summary(results, gradebook.settings))
+        _print_to_stdout(summary(results, gradebook.settings))
         if args.gradescope:
             result = results[0] if results else NotebookResult(
                 "(submission)", None, "error", "the grader was stopped before it finished", 0, 0,

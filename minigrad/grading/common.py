@@ -12,16 +12,19 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["TOL", "where", "numbers", "random_array", "close", "close_scalar", "first_difference"]
+__all__ = ["TOL", "where", "numbers", "random_array", "close", "close_scalar", "apart", "versus",
+           "first_difference", "three_ways", "same_expression"]
 
 TOL = 1e-8
 """The default relative and absolute tolerance of :func:`close` and :func:`first_difference`."""
 
 
 def where(cases: Sequence[dict]) -> str:
-    """"on the visible case", or "on the visible case and 2 hidden cases"."""
+    """"on the visible case", "on the 2 visible cases", or "on the visible case and 2 hidden cases"."""
     hidden = sum(case["label"].startswith("hidden") for case in cases)
-    return "on the visible case" + (f" and {hidden} hidden case{'s' * (hidden != 1)}" if hidden else "")
+    visible = len(cases) - hidden
+    text = "on the visible case" if visible == 1 else f"on the {visible} visible cases"
+    return text + (f" and {hidden} hidden case{'s' * (hidden != 1)}" if hidden else "")
 
 
 def numbers(answer: Any) -> np.ndarray:
@@ -56,15 +59,68 @@ def close_scalar(got: float, expected: float, rtol: float = 1e-6) -> bool:
     return math.isfinite(got) and abs(got - expected) <= rtol * (1.0 + abs(expected))
 
 
+def _width(values: Sequence[float], digits: int) -> int:
+    """The fewest significant digits, at least ``digits``, that print differing values differently."""
+    distinct = len({float(v) for v in values})
+    return next((width for width in range(digits, 18)
+                 if len({f"{float(v):.{width}g}" for v in values}) == distinct), 17)
+
+
+def apart(*values: float, digits: int = 4) -> list[str]:
+    """The numbers as text, with the fewest significant digits (at least ``digits``) that tell apart
+    every two of them that differ, so that different values never print alike.
+
+    ``apart(0.66081234, 0.66080001)`` is ``["0.66081", "0.6608"]``: four digits would print both as
+    0.6608.
+    """
+    width = _width(values, digits)
+    return [f"{float(v):.{width}g}" for v in values]
+
+
+def versus(got: float, expected: float, digits: int = 4) -> str:
+    """``0.6608, expected 0.6609``, printed by :func:`apart`, and the difference itself when more
+    than ``digits + 2`` digits were needed: ``0.66081234, expected 0.66080001 (off by 1.23e-05)``."""
+    mine, theirs = apart(got, expected, digits=digits)
+    text = f"{mine}, expected {theirs}"
+    if _width((got, expected), digits) > digits + 2 and math.isfinite(got):
+        text += f" (off by {got - expected:.3g})"
+    return text
+
+
 def first_difference(got: np.ndarray, expected: np.ndarray, rtol: float = TOL, atol: float = TOL,
-                     spec: str = ".6g") -> str:
+                     digits: int = 6) -> str:
     """``entry (1, 2) is 0.1234, expected 0.5678`` for the first entry that disagrees.
 
     An entry disagrees when it is not finite or not within ``np.isclose(rtol, atol)`` of the
-    reference; numbers are printed with the format ``spec``.
+    reference; the numbers are printed by :func:`versus`, with at least ``digits`` significant
+    digits and as many more as they need to differ.
     """
     if got.shape != expected.shape:
         return f"the answer has shape {got.shape}, expected {expected.shape}"
     bad = np.argwhere(~np.isclose(got, expected, rtol=rtol, atol=atol) | ~np.isfinite(got))
     index = tuple(int(i) for i in bad[0]) if len(bad) else ()
-    return f"entry {index} is {got[index]:{spec}}, expected {expected[index]:{spec}}"
+    return f"entry {index} is {versus(got[index], expected[index], digits)}"
+
+
+def three_ways(yours: Any, autograd: float, finite: float) -> str:
+    """``it is 0.2023, autograd gives 0.2655 and finite differences 0.2655`` for a derivative
+    evaluated at a point (a SymPy number or a float), with enough digits to tell apart the values
+    that differ (see :func:`apart`)."""
+    try:
+        value = float(yours)
+    except (TypeError, ValueError):  # complex, or not a number at all
+        from minigrad.symbolic import short_number
+
+        return (f"it is {short_number(yours)}, autograd gives {autograd:.6g} and finite differences "
+                f"{finite:.6g}")
+    mine, auto, fd = apart(value, autograd, finite, digits=6)
+    return f"it is {mine}, autograd gives {auto} and finite differences {fd}"
+
+
+def same_expression(got: Any, expected: Any) -> bool:
+    """Whether a SymPy answer equals the reference: by :func:`minigrad.symbolic.equal` (expand and
+    cancel, also in exponentials), else by :func:`minigrad.symbolic.numerically_equal`, so that a
+    correct answer in a form SymPy cannot bring together is never called different."""
+    from minigrad.symbolic import equal, numerically_equal
+
+    return equal(got, expected) or numerically_equal(got, expected)

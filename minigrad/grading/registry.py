@@ -63,6 +63,12 @@ class Question:
             for a derivation, ``minigrad.nn.GRUCell`` for a GRU step).
         on_borrowed: ``"no credit"`` (the question scores 0) or ``"review"`` (the score stands
             and every report flags the question for the instructor to read).
+        difficulty: 1 (apply a formula the chapter gives), 2 (combine or adapt the chapter's
+            steps) or 3 (derive or design something the chapter does not print).
+        minutes: the time a student who has read the chapter needs, roughly.
+        hints: two or three hints, each more specific (see :func:`minigrad.grading.notebook.hint`).
+        reference: ``case -> array``, the expected array of a visible case, for the heat map of
+            :func:`minigrad.grading.notebook.show_difference` (array questions only).
     """
 
     qid: str
@@ -75,10 +81,21 @@ class Question:
     grade: Callable[[Sequence[dict], Sequence[Any]], Outcome]
     borrowed: tuple[str, ...] = ()
     on_borrowed: str = "no credit"
+    difficulty: int = 1
+    minutes: int = 10
+    hints: tuple[str, ...] = ()
+    reference: Callable[[dict], np.ndarray] | None = None
 
     def __post_init__(self) -> None:
         if self.on_borrowed not in BORROWED_ACTIONS:
             raise ValueError(f"on_borrowed must be one of {BORROWED_ACTIONS}, got {self.on_borrowed!r}")
+        if self.difficulty not in (1, 2, 3):
+            raise ValueError(f"difficulty must be 1, 2 or 3, got {self.difficulty!r}")
+
+    @property
+    def label(self) -> str:
+        """Difficulty and time, as the notebooks' headings show them: ``★★☆ ~15 min``."""
+        return f"{'★' * self.difficulty}{'☆' * (3 - self.difficulty)} ~{self.minutes} min"
 
     @property
     def chapter(self) -> str:

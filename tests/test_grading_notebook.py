@@ -1,0 +1,119 @@
+"""What a student calls in an exercise notebook (minigrad.grading.notebook): check, check.case, hint,
+progress and show_difference, and the labels every question carries."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+import sympy as sp
+
+from minigrad.grading import QUESTIONS, check, hint, notebook, progress, show_difference
+from minigrad.symbolic import sigmoid
+
+matplotlib.use("Agg")
+GRADER_BIN = Path(sys.executable).with_name("minigrad-grade")
+
+
+def _check(capsys, qid, answer):
+    check(qid, answer)
+    return capsys.readouterr().out.strip()
+
+
+def simplified_gru_dh(h, x, w_u, v_u, b_u, w, v, b):
+    u = sigmoid(b_u + w_u * h + v_u * x)
+    candidate = sp.tanh(b + w * h + v * x)
+    return (1 - u) + (candidate - h) * u * (1 - u) * w_u + u * (1 - candidate ** 2) * w
+
+
+def test_check_refuses_sp_diff_where_the_exercise_bans_it(capsys):
+    """Issue 22: 9.3 says "do not call sp.diff", and check gave ✓ 3/3 to an answer that did."""
+    global simplified_gru_dh
+    right = simplified_gru_dh
+    assert _check(capsys, "9.3", simplified_gru_dh).startswith("✓ 9.3 (3/3)")
+
+    def simplified_gru_dh(h, x, w_u, v_u, b_u, w, v, b):  # noqa: F811
+        u = sigmoid(b_u + w_u * h + v_u * x)
+        return sp.diff(u * sp.tanh(b + w * h + v * x) + (1 - u) * h, h)
+
+    try:
+        line = _check(capsys, "9.3", simplified_gru_dh)
+    finally:
+        simplified_gru_dh = right
+    assert line.startswith("✗ 9.3 (0/3) calls sympy.diff"), line
+
+
+def test_case_hands_over_fresh_copies_of_each_visible_case():
+    first, again = check.case("9.1"), check.case("9.1")
+    assert len(first) == 6 and all(np.array_equal(a, b) and a is not b for a, b in zip(first, again))
+    assert check.case("4.1", 1)[0].shape == (3, 4)
+    with pytest.raises(KeyError, match="visible case"):
+        check.case("9.1", 5)
+    with pytest.raises(KeyError, match="unknown question"):
+        check.case("99.9")
+
+
+def test_hints_get_more_specific_after_failed_checks(capsys, monkeypatch):
+    monkeypatch.setattr(notebook, "_FAILED", {})
+    monkeypatch.setattr(notebook, "_HINTS_SHOWN", {})
+    hint("4.1")
+    first = capsys.readouterr().out
+    assert first.startswith("Hint 1/3 for 4.1:") and "Hint 2/3" not in first and "after your next check" in first
+    hint("4.1")  # no failed check yet: the same hint again
+    assert "Hint 2/3" not in capsys.readouterr().out
+
+    def grad_h(x, Y, h, y_hat, U, W, V):
+        return (y_hat - Y) @ V
+
+    check("4.1", grad_h)
+    assert capsys.readouterr().out.startswith("✗ 4.1 (0/3)")
+    hint("4.1")
+    second = capsys.readouterr().out
+    assert "Hint 1/3" in second and "Hint 2/3" in second and "Hint 3/3" not in second
+    check("4.1", grad_h)
+    hint("4.1")
+    assert "Hint 3/3 for 4.1:" in capsys.readouterr().out
+
+
+def test_every_question_has_a_label_and_hints_where_the_review_asked():
+    for question in QUESTIONS.values():
+        assert question.label.count("★") == question.difficulty and question.minutes > 0
+    for qid in ("4.1", "4.2", "4.3", "4.4", "4.5", "9.1", "9.2", "9.3", "11.1", "11.2", "11.3"):
+        assert 2 <= len(QUESTIONS[qid].hints) <= 3, qid
+
+
+def test_progress_summarises_every_question_of_the_chapter(capsys):
+    namespace = {"simplified_gru_dh": simplified_gru_dh, "gru_cell": lambda *args: np.zeros((2, 4))}
+    exec("progress()", {"progress": progress, **namespace})
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Chapter 9: 3 of ") and "2 of" in out[0]
+    rows = {line.split()[0]: line for line in out[1:]}
+    assert rows["9.3"].rstrip().endswith("passed") and "3/3" in rows["9.3"]
+    assert rows["9.1"].rstrip().endswith("failed") and rows["9.2"].rstrip().endswith("not attempted")
+    assert QUESTIONS["9.3"].label in rows["9.3"]
+    # not a "✓ 9.3 (3/3)" line, which the grader would read as a claim of check's
+    assert not any(line.lstrip().startswith(("✓", "✗", "○")) for line in out)
+
+
+def test_show_difference_draws_where_an_array_answer_differs():
+    right = QUESTIONS["4.1"].reference(QUESTIONS["4.1"].visible[0])
+    wrong = right.copy()
+    wrong[1] += 0.5
+    figure = show_difference("4.1", lambda *args: wrong)
+    image = figure.axes[0].images[0].get_array()
+    assert image.shape == right.shape and (np.asarray(image)[1] > 0.4).all() and np.asarray(image)[0].max() == 0
+    assert "3 of 15 entries differ" in figure.axes[0].get_title()
+    assert show_difference("4.1", lambda *args: wrong[:2]) is None
+
+
+def test_grading_piped_into_head_ends_quietly_with_status_0(tmp_path):
+    """Issue 22: `minigrad-grade … | head` ended with a BrokenPipeError traceback and status 1."""
+    process = subprocess.Popen([str(GRADER_BIN), "--no-sandbox", str(tmp_path / "missing.ipynb")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the summary is printed
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0 and b"BrokenPipeError" not in stderr and b"Traceback" not in stderr
