@@ -166,3 +166,36 @@ def test_scalar_reference_is_sympy_derivative_in_named_symbols():
     expected = (v * (p2 - y2) * (1 - h2 ** 2) * h1
                 + (v * (p1 - y1) + w * (1 - h2 ** 2) * v * (p2 - y2)) * (1 - h1 ** 2) * h0)
     assert sympy.expand(gradient - expected) == 0
+
+
+# ------------------------------------------------------------------------------ 4.6, the leaky cell
+def grad_W_leaky(x, Y, h, y_hat, U, W, V, alpha, leak=True, tanh_from_states=True):
+    steps = x.shape[0]
+    s = (h[1:] - (1 - alpha) * h[:-1]) / alpha if tanh_from_states else h[1:]
+    grad_h = np.zeros((steps, h.shape[1]))
+    for t in range(steps, 0, -1):
+        grad_h[t - 1] = V.T @ (y_hat[t - 1] - Y[t - 1])
+        if t < steps:
+            grad_h[t - 1] += W.T @ (alpha * (1 - s[t] ** 2) * grad_h[t]) + (1 - alpha) * grad_h[t] * leak
+    return (alpha * (1 - s ** 2) * grad_h).T @ h[:-1]
+
+
+def test_the_leaky_reference_agrees_with_finite_differences():
+    from minigrad.grading.ch04 import reference_leaky_gradient
+
+    for case in [*QUESTIONS["4.6"].visible, *QUESTIONS["4.6"].hidden(np.random.default_rng(5))]:
+        references = reference_leaky_gradient(case)
+        np.testing.assert_allclose(references["autograd"], references["finite"], rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({}, None),
+    ({"leak": False}, "leave out the leak path"),
+    ({"tanh_from_states": False}, "here h^(t) is not tanh(a^(t))"),
+])
+def test_4_6_passes_the_derivation_and_names_its_two_traps(options, words):
+    outcome = _grade("4.6", lambda *args: grad_W_leaky(*args, **options), seed=4)
+    if words is None:
+        assert outcome.status == "passed" and outcome.score == 4, outcome.message
+    else:
+        assert outcome.score == 0 and words in outcome.message, outcome.message

@@ -104,3 +104,39 @@ def test_the_visible_case_catches_the_k_th_leaf_misreading():
 
     results = [probe(question.kind, kth_leaf, case) for case in question.visible]
     assert score_answer(question, question.visible, {"defined": True, "results": results}).score == 0
+
+
+# ------------------------------------------------------------------------------ 11.4, a loss at every node
+def every_node_gradient(tokens, children, E, W, b, G, passed_down=True, local=True):
+    states, H = forward(tokens, children, E, W, b), E.shape[1]
+    delta = G.copy() if local else np.zeros_like(G)
+    if not local:
+        delta[-1] = G[-1]
+    grad_W = np.zeros_like(W)
+    for j in [j for j in range(len(tokens)) if tokens[j] < 0][::-1]:
+        grad_a = (1 - states[j] ** 2) * delta[j]
+        left, right = children[j]
+        grad_W += np.outer(grad_a, np.concatenate([states[left], states[right]]))
+        if passed_down:
+            delta[left] += W[:, :H].T @ grad_a
+            delta[right] += W[:, H:].T @ grad_a
+    return grad_W
+
+
+def test_the_every_node_reference_agrees_with_finite_differences():
+    for case in [*QUESTIONS["11.4"].visible, *QUESTIONS["11.4"].hidden(np.random.default_rng(2))]:
+        refs = ch11.reference_every_node_gradient(case)
+        np.testing.assert_allclose(refs["autograd"], refs["finite"], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({}, None),
+    ({"local": False}, "keep only the root's loss"),
+    ({"passed_down": False}, "use δ_j = G_j only"),
+])
+def test_11_4_passes_the_derivation_and_names_its_traps(options, words):
+    result = outcome("11.4", lambda *args: every_node_gradient(*args, **options), seed=2)
+    if words is None:
+        assert result.status == "passed" and result.score == 4, result.message
+    else:
+        assert result.score == 0 and words in result.message, result.message

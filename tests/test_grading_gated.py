@@ -98,7 +98,7 @@ def numpy_lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
 
 
 def test_chapter_9_diagnoses():
-    q91, q92, q93 = ch09.QUESTIONS
+    q91, q92, q93 = ch09.QUESTIONS[:3]
     assert _grade(q91, ch09.reference_gru_step).status == "passed"
     assert _grade(q91, numpy_gru_step).status == "passed"
 
@@ -203,3 +203,34 @@ def test_sigmoid_expressions_cross_the_wire_and_differentiate_as_expected():
     assert not equal(sp.diff(sigmoid(a), a), sigmoid(a))
     expr = sigmoid(h) * sp.tanh(x)
     assert equal(decode_expression(encode_expression(expr)), expr)
+
+
+# ------------------------------------------------------------------------------ 9.4, the minimal gated unit
+def mgu_state_gradient(x, h, weight_ih, weight_hh, bias, grad_out, copy=True, gate=True, reset_in_gate=True):
+    H = h.shape[1]
+    W_if, W_in, W_hf, W_hn = weight_ih[:H], weight_ih[H:], weight_hh[:H], weight_hh[H:]
+    f = 1 / (1 + np.exp(-(x @ W_if.T + h @ W_hf.T + bias[:H])))
+    n = np.tanh(x @ W_in.T + (f * h) @ W_hn.T + bias[H:])
+    m = (grad_out * f * (1 - n ** 2)) @ W_hn
+    grad_f = grad_out * (n - h) + (m * h if reset_in_gate else 0)
+    return grad_out * (1 - f) * copy + m * f + ((grad_f * f * (1 - f)) @ W_hf) * gate
+
+
+def test_the_mgu_reference_agrees_with_finite_differences():
+    for args in _cases(_question(ch09, "9.4")):
+        refs = ch09.reference_mgu_state_gradient(*args)
+        np.testing.assert_allclose(refs["autograd"], refs["finite"], rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({}, None),
+    ({"copy": False}, "copy path"),
+    ({"gate": False}, "through the gate f"),
+    ({"reset_in_gate": False}, "reset role"),
+])
+def test_9_4_passes_the_derivation_and_names_each_missing_path(options, words):
+    outcome = _grade(_question(ch09, "9.4"), lambda *args: mgu_state_gradient(*args, **options))
+    if words is None:
+        assert outcome.status == "passed" and outcome.score == 4, outcome.message
+    else:
+        assert outcome.score == 0 and words in outcome.message, outcome.message

@@ -82,8 +82,34 @@ def test_hints_get_more_specific_after_failed_checks(capsys, monkeypatch):
 def test_every_question_has_a_label_and_hints_where_the_review_asked():
     for question in QUESTIONS.values():
         assert question.label.count("★") == question.difficulty and question.minutes > 0
-    for qid in ("4.1", "4.2", "4.3", "4.4", "4.5", "9.1", "9.2", "9.3", "11.1", "11.2", "11.3"):
+    for qid in ("4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "9.1", "9.2", "9.3", "9.4", "11.1", "11.2", "11.3", "11.4"):
         assert 2 <= len(QUESTIONS[qid].hints) <= 3, qid
+
+
+def test_every_exercise_heading_shows_its_points_and_label():
+    import re
+
+    import nbformat
+
+    root = Path(__file__).resolve().parent.parent
+    seen = set()
+    for folder in ("solutions", "exercises"):
+        for path in sorted((root / folder).glob("*.ipynb")):
+            notebook = nbformat.read(path, as_version=4)
+            sources = [cell.source for cell in notebook.cells]
+            for qid, points, label in re.findall(r"^#+ Exercise (\d+\.\d+):.*\((\d+) points?, (.+)\)$",
+                                                  "\n".join(s for s in sources), flags=re.M):
+                question = QUESTIONS[qid]
+                assert (int(points), label) == (question.points, question.label), (path.name, qid)
+                seen.add(qid)
+            assert "progress()" in [s.strip() for s in sources], path.name
+    assert seen == set(QUESTIONS)
+
+
+def test_chapters_4_9_and_11_have_a_question_the_chapter_does_not_print():
+    """Issue 22: harder questions, ★★★, whose answer is derived for a variant the chapter does not treat."""
+    hard = {q.qid for q in QUESTIONS.values() if q.difficulty == 3}
+    assert {"4.6", "9.4", "11.4"} <= hard
 
 
 def test_progress_summarises_every_question_of_the_chapter(capsys):

@@ -6,6 +6,9 @@
 differences in float64, and the message names the first entry that disagrees.
 4.5 asks for dL/dw of the scalar network with a logistic output as a SymPy expression; it is
 compared with SymPy's own derivative of the unrolled graph, by ``expand``/``cancel``.
+4.6, harder, asks for ∇_W L of a cell the chapter does not treat, the leaky-integrator RNN
+h^(t) = (1 - α) h^(t-1) + α tanh(a^(t)), whose states are no longer tanh outputs; it is compared
+with autograd (``Tensor`` operations) and with central finite differences.
 
 The arguments of 4.1–4.4 are ``(x, Y, h, y_hat, U, W, V)``: ``x`` (τ, D), ``Y`` (τ, O) the one-hot
 targets 1_{y^(t)}, ``h`` (τ + 1, H) with ``h[0]`` = h^(0), ``y_hat`` (τ, O), and the weights.
@@ -23,7 +26,8 @@ from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument, decode_expression
 from minigrad.symbolic import abbreviate, equal, substitute, unexpected_symbols
 
-__all__ = ["QUESTIONS", "forward_case", "reference_gradients", "scalar_gradient"]
+__all__ = ["QUESTIONS", "forward_case", "reference_gradients", "scalar_gradient", "leaky_case",
+           "reference_leaky_gradient"]
 
 _RTOL = 1e-6
 _ARGUMENTS = ("x", "Y", "h", "y_hat", "U", "W", "V")
@@ -391,6 +395,108 @@ def _grade_scalar(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     return Outcome("passed", 3, f"equals SymPy's derivative of the unrolled loss {where(cases)}")
 
 
+# ------------------------------------------------------------------------- 4.6, the leaky cell
+def _leaky_forward(params: dict, x: np.ndarray, targets: np.ndarray, h0: np.ndarray, alpha: float) -> tuple:
+    """States (τ + 1, H), ŷ (τ, O) and the summed cross-entropy of the leaky-integrator RNN."""
+    states, probabilities, loss = [h0], [], 0.0
+    for t in range(x.shape[0]):
+        a = params["b"] + params["W"] @ states[-1] + params["U"] @ x[t]
+        states.append((1 - alpha) * states[-1] + alpha * np.tanh(a))
+        o = params["c"] + params["V"] @ states[-1]
+        loss += float(np.logaddexp.reduce(o) - o[targets[t]])
+        probabilities.append(np.exp(o - np.logaddexp.reduce(o)))
+    return np.array(states), np.array(probabilities), loss
+
+
+def leaky_case(label: str, seed: int, steps: int, inputs: int, hidden: int, outputs: int, alpha: float) -> dict:
+    """One forward pass of the leaky-integrator RNN (biases zero, h^(0) random), as plain data."""
+    rng = np.random.default_rng(seed)
+    params = {"U": rng.normal(scale=0.8, size=(hidden, inputs)), "W": rng.normal(scale=0.8, size=(hidden, hidden)),
+              "V": rng.normal(scale=0.8, size=(outputs, hidden)), "b": np.zeros(hidden), "c": np.zeros(outputs)}
+    x = rng.normal(size=(steps, inputs))
+    targets = rng.integers(0, outputs, size=steps)
+    h, y_hat, _ = _leaky_forward(params, x, targets, rng.uniform(-0.5, 0.5, size=hidden), alpha)
+    arrays = {"x": x, "Y": np.eye(outputs)[targets], "h": h, "y_hat": y_hat,
+              "U": params["U"], "W": params["W"], "V": params["V"]}
+    return {"label": label, "args": [{"array": arrays[name].tolist()} for name in _ARGUMENTS] + [{"number": alpha}]}
+
+
+def reference_leaky_gradient(case: dict) -> dict[str, np.ndarray]:
+    """∇_W L of a leaky case by autograd (``Tensor`` operations) and by central differences."""
+    from minigrad import Tensor
+    from minigrad import functional as F
+    from minigrad.bptt import central_differences
+
+    a = dict(zip(_ARGUMENTS, (build_argument(spec) for spec in case["args"])))
+    alpha = float(case["args"][-1]["number"])
+    targets = a["Y"].argmax(axis=1)
+    hidden, outputs = a["W"].shape[0], a["V"].shape[0]
+    params = {"U": a["U"], "W": a["W"], "V": a["V"], "b": np.zeros(hidden), "c": np.zeros(outputs)}
+    W = Tensor(a["W"].copy(), requires_grad=True)
+    state, loss = Tensor(a["h"][0]), None
+    for t in range(a["x"].shape[0]):
+        state = state * (1 - alpha) + (W @ state + Tensor(a["U"] @ a["x"][t])).tanh() * alpha
+        term = F.cross_entropy((Tensor(a["V"]) @ state).reshape(1, -1), targets[t:t + 1], reduction="sum")
+        loss = term if loss is None else loss + term
+    loss.backward()
+    finite = central_differences(lambda p: _leaky_forward({**params, **p}, a["x"], targets, a["h"][0], alpha)[2],
+                                 {"W": a["W"]})["W"]
+    return {"autograd": W.grad.copy(), "finite": finite}
+
+
+def _leaky_mistakes(a: dict, alpha: float) -> dict[str, np.ndarray]:
+    """∇_W L with one step of the derivation done wrong."""
+    h = a["h"]
+    squashed = (h[1:] - (1 - alpha) * h[:-1]) / alpha  # tanh(a^(t)), recovered from the states
+
+    def gradient(leak: bool, derivative: np.ndarray) -> np.ndarray:
+        steps = a["x"].shape[0]
+        grad_h = np.zeros((steps, h.shape[1]))
+        for t in range(steps, 0, -1):
+            grad_h[t - 1] = a["V"].T @ (a["y_hat"][t - 1] - a["Y"][t - 1])
+            if t < steps:
+                back = alpha * derivative[t] * grad_h[t]
+                grad_h[t - 1] += a["W"].T @ back + ((1 - alpha) * grad_h[t] if leak else 0)
+        return (alpha * derivative * grad_h).T @ h[:-1]
+
+    return {
+        "use 1 - (h^(t))² as the tanh derivative: here h^(t) is not tanh(a^(t)); recover tanh(a^(t)) = "
+        "(h^(t) - (1 - α) h^(t-1)) / α": gradient(True, 1 - h[1:] ** 2),
+        "leave out the leak path: h^(t+1) depends on h^(t) also through (1 - α) h^(t)": gradient(False, 1 - squashed ** 2),
+    }
+
+
+def _grade_leaky(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        got, references = numbers(answer), reference_leaky_gradient(case)
+        expected = references["autograd"]
+        if got.shape != expected.shape:
+            return Outcome("failed", 0, f"dL/dW has shape {got.shape}, expected W's shape {expected.shape} "
+                                        f"({case['label']})")
+        index = _first_disagreement(got, expected, _RTOL)
+        if index is None:
+            index = _first_disagreement(got, references["finite"], 1e-5)
+            if index is None:
+                continue
+            return Outcome("failed", 0, f"dL/dW differs from finite differences at entry {index}: got "
+                                        f"{versus(got[index], references['finite'][index])} ({case['label']})")
+        arrays = dict(zip(_ARGUMENTS, (build_argument(spec) for spec in case["args"])))
+        hint = next((f"; this is what you get if you {why}"
+                     for why, wrong in _leaky_mistakes(arrays, float(case["args"][-1]["number"])).items()
+                     if np.allclose(got, wrong, rtol=1e-9, atol=1e-12)), "")
+        return Outcome("failed", 0, f"dL/dW differs from autograd at entry {index}: got "
+                                    f"{versus(got[index], expected[index])}{hint} ({case['label']})")
+    return Outcome("passed", 4, f"dL/dW of the leaky cell matches autograd and finite differences {where(cases)}")
+
+
+def _hidden_leaky(rng: np.random.Generator) -> tuple[dict, ...]:
+    sizes = [(1, 2, 3, 2), (int(rng.integers(5, 9)), int(rng.integers(1, 4)), int(rng.integers(2, 6)),
+                            int(rng.integers(2, 5)))]
+    return tuple(leaky_case(f"hidden case, τ = {s[0]}, D = {s[1]}, H = {s[2]}, O = {s[3]}, α = {alpha}",
+                            int(rng.integers(1 << 30)), *s, alpha)
+                 for s, alpha in zip(sizes, (0.5, round(float(rng.uniform(0.2, 0.9)), 2))))
+
+
 QUESTIONS = (
     Question(
         qid="4.1", points=3, title="The gradient with respect to every hidden state", answer="grad_h",
@@ -443,5 +549,18 @@ QUESTIONS = (
         hints=("Do 4.1 with scalars: dL/dh_t = v (ŷ_t - y_t) + w (1 - h_(t+1)²) dL/dh_(t+1).",
                "Then dL/dw = Σ_t dL/dh_t (1 - h_t²) h_(t-1). Build both in one loop from t = τ down to 1, "
                "with SymPy expressions: h[t] is h_t and y_hat[t - 1] is ŷ_t."),
+    ),
+    Question(
+        qid="4.6", points=4, title="dL/dW of a leaky-integrator RNN, derived", answer="grad_W_leaky",
+        kind="numbers",
+        visible=(leaky_case("visible case, τ = 4, D = 2, H = 3, O = 3, α = 0.3", 406, 4, 2, 3, 3, 0.3),),
+        hidden=_hidden_leaky, grade=_grade_leaky,
+        borrowed=("minigrad.autograd.backward",), difficulty=3, minutes=30,
+        hints=("Draw one step: h^(t) feeds o^(t), a^(t+1) (through W) and h^(t+1) directly (through "
+               "(1 - α) h^(t)). Each child adds a term to ∇_h^(t) L.",
+               "∇_h^(t) L = V^T ∇_o^(t) L + W^T (α (1 - s_(t+1)²) ⊙ ∇_h^(t+1) L) + (1 - α) ∇_h^(t+1) L, where "
+               "s_t = tanh(a^(t)); and ∇_W L = Σ_t α (1 - s_t²) ⊙ ∇_h^(t) L (h^(t-1))^T.",
+               "h^(t) is not tanh(a^(t)) here: s_t = (h[t] - (1 - alpha) * h[t - 1]) / alpha."),
+        reference=lambda case: reference_leaky_gradient(case)["autograd"],
     ),
 )

@@ -236,25 +236,25 @@ def _grade_counts(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
 
 QUESTIONS = (
     Question(
-        qid="5.1", points=2, title="Teacher-forced inputs", answer="teacher_forced_inputs", kind="numbers",
+        qid="5.1", difficulty=1, minutes=10, points=2, title="Teacher-forced inputs", answer="teacher_forced_inputs", kind="numbers",
         visible=(_teacher_case("visible case, τ = 4, B = 2, O = 3", np.random.default_rng(501), 4, 2, 3),),
         hidden=_hidden_teacher, grade=_grade_teacher,
     ),
     Question(
-        qid="5.2", points=3, title="Pattern B running free", answer="jordan_free_run", kind="numbers",
+        qid="5.2", difficulty=2, minutes=15, points=3, title="Pattern B running free", answer="jordan_free_run", kind="numbers",
         visible=(_free_case("visible case, τ = 5, B = 2, D = 3, H = 4, O = 3", np.random.default_rng(502),
                             5, 2, 3, 4, 3),),
         hidden=_hidden_free, grade=_grade_free,
         borrowed=("minigrad.nn.JordanRNN",),
     ),
     Question(
-        qid="5.3", points=3, title="Pattern C on a padded batch", answer="summary_readout", kind="numbers",
+        qid="5.3", difficulty=2, minutes=20, points=3, title="Pattern C on a padded batch", answer="summary_readout", kind="numbers",
         visible=(_readout_case("visible case, T = 5, B = 3", np.random.default_rng(503), 5, [5, 2, 4], 2, 4, 3),),
         hidden=_hidden_readouts, grade=_grade_readout,
         borrowed=("minigrad.nn.SummaryRNN",),
     ),
     Question(
-        qid="5.4", points=2, title="Counting parameters of the three patterns", answer="parameter_counts",
+        qid="5.4", difficulty=1, minutes=10, points=2, title="Counting parameters of the three patterns", answer="parameter_counts",
         kind="numbers", visible=(_count_case("visible case, D = 3, H = 8, O = 2", (3, 8, 2)),),
         hidden=_hidden_counts, grade=_grade_counts,
         borrowed=("minigrad.nn.ElmanRNN", "minigrad.nn.JordanRNN", "minigrad.nn.SummaryRNN"), on_borrowed="review",

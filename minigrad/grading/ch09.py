@@ -6,6 +6,9 @@ L = Σ grad_out ⊙ h', for ∂L/∂u and ∂L/∂a_u, where u = 1 - z is the bo
 pre-activation; the reference is autograd on a graph in which u is a leaf, checked against finite
 differences. 9.3 asks for dh'/dh of the scalar simplified GRU as a SymPy expression, compared with
 SymPy's own derivative by expansion, and on failure with autograd (``Value``) and finite differences.
+9.4, harder, asks for ∂L/∂h of a cell the chapter does not treat, the minimal gated unit (one gate
+f that both resets the state the candidate sees and mixes the new state), compared with autograd
+(``Tensor`` operations) and with finite differences.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from minigrad.grading.wire import build_argument, decode_expression
 from minigrad.symbolic import equal, sigmoid, substitute, unexpected_symbols
 
 __all__ = ["QUESTIONS", "reference_gru_step", "reference_update_gate_gradients",
-           "simplified_gru_derivative"]
+           "simplified_gru_derivative", "reference_mgu_state_gradient"]
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
@@ -227,6 +230,87 @@ def _grade_scalar(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     return Outcome("passed", 3, f"equals SymPy's derivative of the cell {where(cases)}")
 
 
+# ---------------------------------------------------------------------------------- 9.4
+def _mgu_step(x: Any, h: Any, weight_ih: Any, weight_hh: Any, bias: Any) -> Any:
+    """h' of the minimal gated unit on a batch, for numpy arrays or ``Tensor``s alike.
+
+    f = σ(x W_if^T + h W_hf^T + b_f), n = tanh(x W_in^T + (f ⊙ h) W_hn^T + b_n), h' = (1 - f) ⊙ h + f ⊙ n,
+    with ``weight_ih`` (2H, D), ``weight_hh`` (2H, H) and ``bias`` (2H,) stacking the f and n blocks.
+    """
+    hidden = weight_hh.shape[1]
+    pre_f = x @ weight_ih[:hidden].T + h @ weight_hh[:hidden].T + bias[:hidden]
+    f = pre_f.sigmoid() if hasattr(pre_f, "sigmoid") else _sigmoid(pre_f)
+    pre_n = x @ weight_ih[hidden:].T + (f * h) @ weight_hh[hidden:].T + bias[hidden:]
+    n = pre_n.tanh() if hasattr(pre_n, "tanh") else np.tanh(pre_n)
+    return (1 - f) * h + f * n
+
+
+def reference_mgu_state_gradient(x, h, weight_ih, weight_hh, bias, grad_out) -> dict[str, np.ndarray]:
+    """∂L/∂h for L = Σ grad_out ⊙ h' of the minimal gated unit, by autograd and by central differences."""
+    from minigrad.tensor import Tensor
+
+    leaf = Tensor(h.copy(), requires_grad=True)
+    (_mgu_step(Tensor(x), leaf, Tensor(weight_ih), Tensor(weight_hh), Tensor(bias)) * Tensor(grad_out)).sum().backward()
+    finite = np.zeros_like(h)
+    for index in np.ndindex(*h.shape):
+        step = np.zeros_like(h)
+        step[index] = 1e-6
+        plus = np.sum(grad_out * _mgu_step(x, h + step, weight_ih, weight_hh, bias))
+        minus = np.sum(grad_out * _mgu_step(x, h - step, weight_ih, weight_hh, bias))
+        finite[index] = (plus - minus) / 2e-6
+    return {"autograd": leaf.grad.copy(), "finite": finite}
+
+
+def _mgu_mistakes(x, h, weight_ih, weight_hh, bias, grad_out) -> dict[str, np.ndarray]:
+    """∂L/∂h with one of its four paths left out."""
+    hidden = h.shape[1]
+    W_if, W_in, W_hf, W_hn = weight_ih[:hidden], weight_ih[hidden:], weight_hh[:hidden], weight_hh[hidden:]
+    f = _sigmoid(x @ W_if.T + h @ W_hf.T + bias[:hidden])
+    n = np.tanh(x @ W_in.T + (f * h) @ W_hn.T + bias[hidden:])
+    grad_n_pre = grad_out * f * (1 - n ** 2)
+    through_candidate = grad_n_pre @ W_hn  # ∂L/∂(f ⊙ h)
+    copy = grad_out * (1 - f)
+    reset = through_candidate * f
+    grad_f = grad_out * (n - h) + through_candidate * h
+    gate = (grad_f * f * (1 - f)) @ W_hf
+    gate_mix_only = (grad_out * (n - h) * f * (1 - f)) @ W_hf
+    return {
+        "leave out the copy path (1 - f) ⊙ h": reset + gate,
+        "leave out the path through the gate f, which depends on h": copy + reset,
+        "leave out that f also reaches the candidate through f ⊙ h (the reset role of the gate)":
+            copy + reset + gate_mix_only,
+    }
+
+
+def _mgu_case(label: str, rng: np.random.Generator, batch: int, inputs: int, hidden: int) -> dict:
+    scale = 1.0 / math.sqrt(hidden)
+    return {"label": label, "args": [random_array(rng, (batch, inputs)), random_array(rng, (batch, hidden)),
+                                     random_array(rng, (2 * hidden, inputs), 1.5 * scale),
+                                     random_array(rng, (2 * hidden, hidden), 1.5 * scale),
+                                     random_array(rng, (2 * hidden,), scale), random_array(rng, (batch, hidden))]}
+
+
+def _hidden_mgu(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_mgu_case("hidden case, B = 3, D = 2, H = 5", rng, 3, 2, 5),
+            _mgu_case("hidden case, B = 1, D = 4, H = 1", rng, 1, 4, 1))
+
+
+def _grade_mgu(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        args = [build_argument(spec) for spec in case["args"]]
+        got, references = numbers(answer), reference_mgu_state_gradient(*args)
+        if close(got, references["autograd"]):
+            if close(got, references["finite"], 1e-6):
+                continue
+            return Outcome("failed", 0, f"∂L/∂h differs from finite differences: "
+                                        f"{first_difference(got, references['finite'])} ({case['label']})")
+        hint = next((f"; this is what you get if you {why}" for why, wrong in _mgu_mistakes(*args).items()
+                     if close(got, wrong)), "")
+        return Outcome("failed", 0, f"∂L/∂h differs from autograd: {first_difference(got, references['autograd'])}"
+                                    f"{hint} ({case['label']})")
+    return Outcome("passed", 4, f"∂L/∂h of the minimal gated unit matches autograd and finite differences {where(cases)}")
+
+
 _VISIBLE_RNG = np.random.default_rng(2009)
 
 QUESTIONS = (
@@ -261,5 +345,19 @@ QUESTIONS = (
         borrowed=("sympy.diff",), difficulty=2, minutes=10,
         hints=("h appears in three places: the copy term (1 - u) h, the gate u, and the argument of tanh.",
                "dh'/dh = (1 - u) + (tanh(·) - h) du/dh + u (1 - tanh²(·)) w, with du/dh = w_u u (1 - u)."),
+    ),
+    Question(
+        qid="9.4", points=4, title="∂L/∂h of a minimal gated unit, derived", answer="mgu_state_gradient",
+        kind="numbers", visible=(_mgu_case("visible case, B = 2, D = 3, H = 4", _VISIBLE_RNG, 2, 3, 4),),
+        hidden=_hidden_mgu, grade=_grade_mgu,
+        borrowed=("minigrad.autograd.backward",), difficulty=3, minutes=35,
+        hints=("Draw the cell: h reaches h' four ways: directly through (1 - f) ⊙ h, through the gate f "
+               "(in two places: the mix and the product f ⊙ h), and through the candidate via f ⊙ h.",
+               "Let g = grad_out, δ_n = g ⊙ f ⊙ (1 - n²) and m = δ_n W_hn (the gradient at f ⊙ h). Then "
+               "∂L/∂f = g ⊙ (n - h) + m ⊙ h.",
+               "∂L/∂h = g ⊙ (1 - f) + m ⊙ f + (∂L/∂f ⊙ f ⊙ (1 - f)) W_hf, with W_hf and W_hn the first "
+               "and second blocks of H rows of weight_hh."),
+        reference=lambda case: reference_mgu_state_gradient(
+            *(build_argument(spec) for spec in case["args"]))["autograd"],
     ),
 )

@@ -206,20 +206,20 @@ _VISIBLE_RNG = np.random.default_rng(2010)
 
 QUESTIONS = (
     Question(
-        qid="10.1", points=3, title="An LSTM cell forward", answer="lstm_cell", kind="numbers",
+        qid="10.1", difficulty=1, minutes=15, points=3, title="An LSTM cell forward", answer="lstm_cell", kind="numbers",
         visible=(_lstm_case("visible case, B = 2, D = 3, H = 4", _VISIBLE_RNG, 2, 3, 4),),
         hidden=_hidden_lstm, grade=_grade_lstm,
         borrowed=("minigrad.nn.LSTMCell", "minigrad.nn.LSTM"),
     ),
     Question(
-        qid="10.2", points=2, title="The carousel Jacobian ∂c_t/∂c_(t-1)", answer="cell_jacobian",
+        qid="10.2", difficulty=2, minutes=10, points=2, title="The carousel Jacobian ∂c_t/∂c_(t-1)", answer="cell_jacobian",
         kind="numbers",
         visible=(_jacobian_case("visible case, D = 3, H = 4", _VISIBLE_RNG, 3, 4),),
         hidden=_hidden_jacobian, grade=_grade_jacobian,
         borrowed=("minigrad.autograd.backward",),
     ),
     Question(
-        qid="10.3", points=3, title="∂c'/∂h of the scalar LSTM cell", answer="lstm_dc_dh", kind="sympy",
+        qid="10.3", difficulty=2, minutes=15, points=3, title="∂c'/∂h of the scalar LSTM cell", answer="lstm_dc_dh", kind="sympy",
         visible=(_scalar_case("visible case"),),
         hidden=_hidden_scalar, grade=_grade_scalar,
         borrowed=("sympy.diff",),

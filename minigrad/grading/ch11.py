@@ -6,6 +6,8 @@ inner nodes, ``children`` (n, 2) holds each inner node's left and right child an
 The weights are the TreeRNN's: embeddings ``E`` (V, H), ``W`` (H, 2H) and ``b`` (H,), with
 h_j = tanh(W [h_left; h_right] + b). 11.1 asks for every node's vector; 11.2 for the gradient of
 L = g · h_root at one leaf's vector; 11.3 for the gradient of L with respect to the shared W.
+11.4, harder, puts a loss at every node, L = Σ_j G_j · h_j (as a sentiment treebank labels every
+phrase), which the chapter does not treat, and asks for ∂L/∂W.
 References: ``minigrad.nn.TreeRNN`` with the same weights and autograd, and central finite
 differences of a numpy forward pass in float64.
 """
@@ -20,7 +22,8 @@ from minigrad.grading.common import close, first_difference, numbers, random_arr
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
-__all__ = ["QUESTIONS", "tree_case", "reference_states", "reference_leaf_gradient", "reference_weight_gradient"]
+__all__ = ["QUESTIONS", "tree_case", "reference_states", "reference_leaf_gradient", "reference_weight_gradient",
+           "reference_every_node_gradient"]
 
 _FINITE_TOL = 1e-6
 
@@ -52,7 +55,8 @@ def tree_case(label: str, seed: int, leaves: int, vocab: int, hidden: int, quest
               nested: Any = None) -> dict:
     """One tree and TreeRNN weights as plain data, with the arguments ``question`` needs.
 
-    ``"forward"``: tokens, children, E, W, b; ``"weight"``: and g; ``"leaf"``: and g and the leaf
+    ``"forward"``: tokens, children, E, W, b; ``"weight"``: and g; ``"every"``: and G, one
+    gradient per node (n, H); ``"leaf"``: and g and the leaf
     whose gradient is asked: the deepest one, and among those one whose node number differs from
     its rank among the leaves, so that reading ``leaf`` as "the k-th leaf" fails. The tree is
     random, or ``nested`` (pairs of token ids) when given.
@@ -64,6 +68,8 @@ def tree_case(label: str, seed: int, leaves: int, vocab: int, hidden: int, quest
             random_array(rng, (hidden,))]
     if question == "forward":
         args.pop()
+    if question == "every":
+        args[-1] = random_array(rng, (len(tokens), hidden))
     if question == "leaf":
         leaf_nodes = [j for j, t in enumerate(tokens) if t >= 0]
         # the deepest leaf, so that its gradient crosses every level, numbered unlike its rank
@@ -82,7 +88,10 @@ def _depth(children: list[list[int]], node: int) -> int:
 
 def _unpack(case: dict) -> dict:
     names = ("tokens", "children", "E", "W", "b", "g", "leaf")
-    return dict(zip(names, (build_argument(spec) for spec in case["args"])))
+    unpacked = dict(zip(names, (build_argument(spec) for spec in case["args"])))
+    if "g" in unpacked and unpacked["g"].ndim == 2:  # 11.4: one gradient per node
+        unpacked["G"] = unpacked.pop("g")
+    return unpacked
 
 
 # ------------------------------------------------------------------------------- references
@@ -102,7 +111,7 @@ def _numpy_states(a: dict, leaf_vector: tuple[int, np.ndarray] | None = None, W:
 
 def _model_run(a: dict) -> tuple[Any, Any, np.ndarray]:
     """A TreeRNN with the case's weights, every leaf given its own embedding row, run on the tree
-    and, if the case has a ``g``, differentiated for L = g · h_root.
+    and, if the case has a ``g``, differentiated for L = g · h_root (with a ``G``: L = Σ_j G_j · h_j).
 
     Returns the model, the node states (post-order) and each leaf's own token id, so that the
     gradient of that embedding row is the gradient at that leaf.
@@ -119,7 +128,9 @@ def _model_run(a: dict) -> tuple[Any, Any, np.ndarray]:
     for j, kids in enumerate(children):
         built[j] = Tree(own[j]) if tokens[j] >= 0 else Tree(children=[built[kids[0]], built[kids[1]]])
     roots, states = model(built[len(tokens) - 1])
-    if "g" in a:
+    if "G" in a:
+        (states * a["G"]).sum().backward()
+    elif "g" in a:
         (roots[0] * a["g"]).sum().backward()
     return model, states.data, np.array([own.get(j, -1) for j in range(len(tokens))])
 
@@ -156,6 +167,16 @@ def reference_weight_gradient(case: dict) -> dict[str, np.ndarray]:
     return {"autograd": model.W.grad.copy(), "finite": finite}
 
 
+def reference_every_node_gradient(case: dict) -> dict[str, np.ndarray]:
+    """11.4: ∂L/∂W by autograd and by central differences, L = Σ_j G_j · h_j."""
+    from minigrad.bptt import central_differences
+
+    a = _unpack(case)
+    model, _, _ = _model_run(a)
+    finite = central_differences(lambda p: float(np.sum(_numpy_states(a, W=p["W"]) * a["G"])), {"W": a["W"]})["W"]
+    return {"autograd": model.W.grad.copy(), "finite": finite}
+
+
 # ------------------------------------------------------------------------------- common mistakes
 def _messages(a: dict, tanh_derivative: bool = True, transpose: bool = True, swap: bool = False) -> tuple:
     """δ_j = ∂L/∂h_j for every node and ∇_{a_j} L for inner nodes, with one step optionally wrong."""
@@ -184,6 +205,18 @@ def _weight_gradient(states: np.ndarray, grad_a: np.ndarray, a: dict, only_root:
         kids = a["children"][j]
         total += np.outer(grad_a[j], np.concatenate([states[kids[0]], states[kids[1]]]))
     return total
+
+
+def _every_node_mistakes(a: dict) -> dict[str, np.ndarray]:
+    """∂L/∂W for L = Σ_j G_j · h_j with one step wrong: only the root's loss, or δ_j = G_j alone."""
+    root_only = {**a, "g": a["G"][-1]}
+    states, _, grad_a = _messages(root_only)
+    local = (1 - states ** 2) * a["G"]  # each node's own term, nothing passed down
+    return {
+        "keep only the root's loss G_root · h_root: every node's h_j is in L": _weight_gradient(states, grad_a, root_only),
+        "use δ_j = G_j only: a node's δ also collects what its parent passes down":
+            _weight_gradient(states, local, a),
+    }
 
 
 def _leaf_mistakes(a: dict) -> dict[str, np.ndarray]:
@@ -251,7 +284,7 @@ _VISIBLE_TREE = ((4, 0), (2, 4))
 """The notebook's example, ((a, b), (c, a)): node 3 is the third leaf, and token 4 appears twice."""
 _VISIBLE = {question: (tree_case("visible case, the notebook's tree ((a, b), (c, a)), H = 3", 1101, 4, 5, 3,
                                  question, nested=_VISIBLE_TREE),)
-            for question in ("forward", "leaf", "weight")}
+            for question in ("forward", "leaf", "weight", "every")}
 
 QUESTIONS = (
     Question(qid="11.1", points=3, title="A TreeRNN's forward pass over a tree", answer="tree_forward",
@@ -279,4 +312,14 @@ QUESTIONS = (
                     "At node j add np.outer(∇_a_j, np.concatenate([h_left, h_right])), with ∇_a_j computed "
                     "as in 11.2 on the way down."),
              reference=lambda case: reference_weight_gradient(case)["autograd"]),
+    Question(qid="11.4", points=4, title="dL/dW with a loss at every node, derived", answer="every_node_gradient",
+             kind="numbers", visible=_VISIBLE["every"], hidden=_hidden("every"),
+             grade=_gradient_grader("dL/dW", 4, reference_every_node_gradient, _every_node_mistakes),
+             borrowed=("minigrad.nn.TreeRNN", "minigrad.autograd.backward"), difficulty=3, minutes=25,
+             hints=("h_j now reaches L twice: directly, through G_j · h_j, and through its parent.",
+                    "δ_j = G_j + (the message from j's parent), where the parent p sends W_L^T ∇_{a_p} L or "
+                    "W_R^T ∇_{a_p} L; start with δ_root = G_root and go down.",
+                    "Then ∇_W L = Σ_j ∇_{a_j} L [h_{c1}; h_{c2}]^T over the inner nodes, as in 11.3, with the "
+                    "new δ. Add G_j to a child's δ before you use it, not after."),
+             reference=lambda case: reference_every_node_gradient(case)["autograd"]),
 )

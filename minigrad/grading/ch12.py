@@ -205,19 +205,19 @@ def _grade_histogram(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
 
 
 QUESTIONS = (
-    Question(qid="12.1", points=2, title="The Row LSTM's masked input kernel", answer="input_mask",
+    Question(qid="12.1", difficulty=2, minutes=15, points=2, title="The Row LSTM's masked input kernel", answer="input_mask",
              kind="numbers", visible=(_mask_case("visible case, kernel 3, mask A", 3, False),),
              hidden=_hidden_mask, grade=_grade_mask,
              borrowed=("minigrad.nn.RowLSTM",)),
-    Question(qid="12.2", points=3, title="The Row LSTM's receptive field", answer="row_lstm_context",
+    Question(qid="12.2", difficulty=2, minutes=15, points=3, title="The Row LSTM's receptive field", answer="row_lstm_context",
              kind="numbers", visible=(_context_case("visible case, 6 x 8, kernel 3", 6, 8, 4, 5, 3),),
              hidden=_hidden_context, grade=_grade_context,
              borrowed=("minigrad.nn.RowLSTM", "minigrad.autograd.backward")),
-    Question(qid="12.3", points=3, title="Negative log-likelihood in bits per pixel", answer="nll_bits_per_pixel",
+    Question(qid="12.3", difficulty=1, minutes=10, points=3, title="Negative log-likelihood in bits per pixel", answer="nll_bits_per_pixel",
              kind="numbers", visible=(_logits_case("visible case, 3 images of 2 x 3, 4 levels",
                                                    np.random.default_rng(1201), 3, 2, 3, 4),),
              hidden=_hidden_logits, grade=_grade_bits),
-    Question(qid="12.4", points=3, title="The independent-pixel baseline", answer="independent_pixel_bits",
+    Question(qid="12.4", difficulty=2, minutes=15, points=3, title="The independent-pixel baseline", answer="independent_pixel_bits",
              kind="numbers", visible=(_histogram_case("visible case, 20 images of 2 x 3, 5 levels",
                                                       np.random.default_rng(1202), 20, 8, 2, 3, 5),),
              hidden=_hidden_histogram, grade=_grade_histogram),
