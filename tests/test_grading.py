@@ -395,10 +395,14 @@ def test_check_names_the_missing_step(capsys):
 
 
 def test_check_reports_a_wrong_step_of_bptt(capsys):
+    right = reference_contributions(*check.case("2.3"))  # computed outside: check refuses Value.backward in 2.3
     source = ("def bptt_contributions(w, xs, ys, h0):\n"
-              "    right = reference_contributions(w, xs, ys, h0)\n"
+              f"    right = {[float(r) for r in right]!r}\n"
               "    return [sum(right)] + [0.0] * (len(right) - 1)  # right total, wrong steps")
     assert _line(capsys, "2.3", source).startswith("✗ 2.3 (2/3) the contribution of step t = 1 is")
+    calls_backward = ("def bptt_contributions(w, xs, ys, h0):\n"
+                      "    return reference_contributions(w, xs, ys, h0)")
+    assert _line(capsys, "2.3", calls_backward).startswith("✗ 2.3 (0/3) calls minigrad.scalar.Value.backward")
 
 
 # ------------------------------------------------------------------------------ references and helpers
