@@ -2,10 +2,10 @@
 
 Two expressions are equal when their difference expands, or cancels as a rational function, to
 zero, if need be after writing every hyperbolic function with ``exp`` (so that ``sech(a)**2``,
-``1/cosh(a)**2`` and ``1 - tanh(a)**2`` meet in one form). We never call ``sympy.simplify``: its result depends on heuristics and it can take minutes;
-``expand`` and ``cancel`` are decision procedures for the polynomials and rational functions our
-derivations produce. SymPy is imported inside the functions, so ``import minigrad`` needs only
-numpy.
+``1/cosh(a)**2`` and ``1 - tanh(a)**2`` meet in one form). We never call ``sympy.simplify``: its
+result depends on heuristics and it can take minutes; ``expand`` and ``cancel`` are decision
+procedures for the polynomials and rational functions our derivations produce. SymPy is imported
+inside the functions, so ``import minigrad`` needs only numpy.
 """
 
 from __future__ import annotations

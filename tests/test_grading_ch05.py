@@ -108,3 +108,37 @@ def counts(D, H, O):
 def test_parameter_counts(answer, status, reason):
     result = outcome("5.4", answer)
     assert result.status == status and reason in result.message
+
+
+# ------------------------------------------------------------------------------ 5.5, BPTT through the feedback
+def free_run_grad_W(x, Y, h, y_hat, U, W, V, feedback=True, softmax_jacobian=True):
+    grad_a = np.zeros_like(h)
+    for t in range(x.shape[0] - 1, -1, -1):
+        grad_o = y_hat[t] - Y[t]
+        if feedback and t + 1 < x.shape[0]:
+            g = W.T @ grad_a[t + 1]
+            grad_o = grad_o + (y_hat[t] * g - y_hat[t] * (y_hat[t] @ g) if softmax_jacobian else g)
+        grad_a[t] = (1 - h[t] ** 2) * (V.T @ grad_o)
+    return grad_a[1:].T @ y_hat[:-1]
+
+
+def test_the_free_run_gradient_reference_agrees_with_finite_differences():
+    from minigrad.grading.ch05 import QUESTIONS as CH05, reference_free_run_gradient
+
+    question = next(q for q in CH05 if q.qid == "5.5")
+    for case in [*question.visible, *question.hidden(np.random.default_rng(3))]:
+        refs = reference_free_run_gradient(case)
+        np.testing.assert_allclose(refs["autograd"], refs["finite"], rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({}, None),
+    ({"feedback": False}, "as under teacher forcing"),
+    ({"softmax_jacobian": False}, "without the softmax's Jacobian"),
+])
+def test_5_5_passes_the_derivation_and_names_its_traps(options, words):
+    result = outcome("5.5", lambda *args: free_run_grad_W(*args, **options), seed=1)
+    if words is None:
+        assert result.status == "passed" and result.score == 4, result.message
+    else:
+        assert result.score == 0 and words in result.message, result.message

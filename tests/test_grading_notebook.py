@@ -82,7 +82,8 @@ def test_hints_get_more_specific_after_failed_checks(capsys, monkeypatch):
 def test_every_question_has_a_label_and_hints_where_the_review_asked():
     for question in QUESTIONS.values():
         assert question.label.count("★") == question.difficulty and question.minutes > 0
-    for qid in ("4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "9.1", "9.2", "9.3", "9.4", "11.1", "11.2", "11.3", "11.4"):
+    for qid in ("4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "9.1", "9.2", "9.3", "9.4", "10.4", "11.1", "11.2", "11.3",
+                "11.4"):
         assert 2 <= len(QUESTIONS[qid].hints) <= 3, qid
 
 
@@ -106,10 +107,10 @@ def test_every_exercise_heading_shows_its_points_and_label():
     assert seen == set(QUESTIONS)
 
 
-def test_chapters_4_9_and_11_have_a_question_the_chapter_does_not_print():
+def test_chapters_4_5_9_10_and_11_have_a_question_the_chapter_does_not_print():
     """Issue 22: harder questions, ★★★, whose answer is derived for a variant the chapter does not treat."""
     hard = {q.qid for q in QUESTIONS.values() if q.difficulty == 3}
-    assert {"4.6", "9.4", "11.4"} <= hard
+    assert {"4.6", "5.5", "9.4", "10.4", "11.4"} <= hard
 
 
 def test_progress_summarises_every_question_of_the_chapter(capsys):

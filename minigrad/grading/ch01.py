@@ -144,19 +144,22 @@ def _grade_fields(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
 
 QUESTIONS = (
     Question(
-        qid="1.1", difficulty=1, minutes=10, points=2, title="Sliding windows", answer="sliding_windows", kind="numbers",
+        qid="1.1", points=2, title="Sliding windows", answer="sliding_windows", kind="numbers",
+        difficulty=1, minutes=10,
         visible=(_window_case("visible case, width 3 on 6 tokens", np.random.default_rng(101), 6, 3),),
         hidden=_hidden_windows, grade=_grade_windows,
     ),
     Question(
-        qid="1.2", difficulty=1, minutes=10, points=2, title="Parameters of a window MLP and of an RNN", answer="parameter_counts",
+        qid="1.2", points=2, title="Parameters of a window MLP and of an RNN", answer="parameter_counts",
+        difficulty=1, minutes=10,
         kind="numbers",
         visible=(_count_case("visible case, |V| = 83, T = 18, H = 32", 83, 18, 32),),
         hidden=_hidden_counts, grade=_grade_counts,
         borrowed=("minigrad.nn.Linear", "minigrad.nn.ElmanRNN"), on_borrowed="review",
     ),
     Question(
-        qid="1.3", difficulty=2, minutes=10, points=2, title="The receptive field of stacked convolutions", answer="receptive_field",
+        qid="1.3", points=2, title="The receptive field of stacked convolutions", answer="receptive_field",
+        difficulty=2, minutes=10,
         kind="numbers",
         visible=(_field_case("visible case, three layers of width 3", [3, 3, 3]),),
         hidden=_hidden_fields, grade=_grade_fields,

@@ -286,13 +286,15 @@ def _grade_softplus(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
 
 QUESTIONS = (
     Question(
-        qid="2.1", difficulty=1, minutes=5, points=2, title="Unfolding by hand", answer="unfold_s3", kind="sympy",
+        qid="2.1", points=2, title="Unfolding by hand", answer="unfold_s3", kind="sympy",
+        difficulty=1, minutes=5,
         visible=({"label": "visible case, s^(1) and θ as symbols",
                   "args": [{"symbol": "s1"}, {"symbol": "theta"}]},),
         hidden=_hidden_unfold, grade=_grade_unfold,
     ),
     Question(
-        qid="2.2", difficulty=2, minutes=15, points=3, title="dL/dw of the unrolled recurrence, symbolically",
+        qid="2.2", points=3, title="dL/dw of the unrolled recurrence, symbolically",
+        difficulty=2, minutes=15,
         answer="dL_dw_expression", kind="sympy",
         visible=({"label": "visible case, τ = 3",
                   "args": [{"symbol": "w"}, {"symbols": _state_symbols(3)}]},),
@@ -300,14 +302,16 @@ QUESTIONS = (
         borrowed=("sympy.diff",),
     ),
     Question(
-        qid="2.3", difficulty=2, minutes=20, points=3, title="Backpropagation through time, step by step",
+        qid="2.3", points=3, title="Backpropagation through time, step by step",
+        difficulty=2, minutes=20,
         answer="bptt_contributions", kind="numbers",
         visible=(_bptt_case("visible case, τ = 4", np.random.default_rng(2023), 4),),
         hidden=_hidden_bptt, grade=_grade_bptt,
         borrowed=("minigrad.scalar.Value.backward",),
     ),
     Question(
-        qid="2.4", difficulty=2, minutes=15, points=2, title="A new Value op: softplus", answer="softplus", kind="value_op",
+        qid="2.4", points=2, title="A new Value op: softplus", answer="softplus", kind="value_op",
+        difficulty=2, minutes=15,
         visible=({"label": "visible case, a = -1.5, 0, 2", "points": [-1.5, 0.0, 2.0],
                   "inner": 2.0, "outer": -1.5},),
         hidden=_hidden_softplus, grade=_grade_softplus,

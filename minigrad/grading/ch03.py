@@ -199,23 +199,27 @@ def _grade_forward(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
 
 QUESTIONS = (
     Question(
-        qid="3.1", difficulty=1, minutes=10, points=3, title="One forward step", answer="elman_step", kind="numbers",
+        qid="3.1", points=3, title="One forward step", answer="elman_step", kind="numbers",
+        difficulty=1, minutes=10,
         visible=(_step_case("visible case, B = 2, D = 3, H = 4", np.random.default_rng(301), 2, 3, 4),),
         hidden=_hidden_steps, grade=_grade_step,
     ),
     Question(
-        qid="3.2", difficulty=1, minutes=10, points=2, title="The stacked weight matrix", answer="stacked_weight", kind="numbers",
+        qid="3.2", points=2, title="The stacked weight matrix", answer="stacked_weight", kind="numbers",
+        difficulty=1, minutes=10,
         visible=(_stack_case("visible case, D = 3, H = 4", np.random.default_rng(302), 3, 4),),
         hidden=_hidden_stacks, grade=_grade_stacked,
     ),
     Question(
-        qid="3.3", difficulty=1, minutes=10, points=3, title="The summed negative log-likelihood", answer="sequence_nll", kind="numbers",
+        qid="3.3", points=3, title="The summed negative log-likelihood", answer="sequence_nll", kind="numbers",
+        difficulty=1, minutes=10,
         visible=(_nll_case("visible case, τ = 5, 3 classes", np.random.default_rng(303), 5, 3),),
         hidden=_hidden_nlls, grade=_grade_nll,
         borrowed=("minigrad.functional.cross_entropy",),
     ),
     Question(
-        qid="3.4", difficulty=2, minutes=15, points=3, title="The forward pass of a batch", answer="elman_forward", kind="numbers",
+        qid="3.4", points=3, title="The forward pass of a batch", answer="elman_forward", kind="numbers",
+        difficulty=2, minutes=15,
         visible=(_forward_case("visible case, τ = 4, B = 2, D = 3, H = 4, O = 2", np.random.default_rng(304),
                                4, 2, 3, 4, 2),),
         hidden=_hidden_forwards, grade=_grade_forward,

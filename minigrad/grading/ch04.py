@@ -462,7 +462,8 @@ def _leaky_mistakes(a: dict, alpha: float) -> dict[str, np.ndarray]:
     return {
         "use 1 - (h^(t))² as the tanh derivative: here h^(t) is not tanh(a^(t)); recover tanh(a^(t)) = "
         "(h^(t) - (1 - α) h^(t-1)) / α": gradient(True, 1 - h[1:] ** 2),
-        "leave out the leak path: h^(t+1) depends on h^(t) also through (1 - α) h^(t)": gradient(False, 1 - squashed ** 2),
+        "leave out the leak path: h^(t+1) depends on h^(t) also through (1 - α) h^(t)":
+            gradient(False, 1 - squashed ** 2),
     }
 
 
@@ -558,7 +559,8 @@ QUESTIONS = (
         borrowed=("minigrad.autograd.backward",), difficulty=3, minutes=30,
         hints=("Draw one step: h^(t) feeds o^(t), a^(t+1) (through W) and h^(t+1) directly (through "
                "(1 - α) h^(t)). Each child adds a term to ∇_h^(t) L.",
-               "∇_h^(t) L = V^T ∇_o^(t) L + W^T (α (1 - s_(t+1)²) ⊙ ∇_h^(t+1) L) + (1 - α) ∇_h^(t+1) L, where "
+               "∇_h^(t) L = V^T ∇_o^(t) L + W^T (α (1 - s_(t+1)²) ⊙ ∇_h^(t+1) L) + (1 - α) ∇_h^(t+1) L, "
+               "where "
                "s_t = tanh(a^(t)); and ∇_W L = Σ_t α (1 - s_t²) ⊙ ∇_h^(t) L (h^(t-1))^T.",
                "h^(t) is not tanh(a^(t)) here: s_t = (h[t] - (1 - alpha) * h[t - 1]) / alpha."),
         reference=lambda case: reference_leaky_gradient(case)["autograd"],

@@ -7,6 +7,9 @@ batch, read at each sequence's own length n. 5.4 asks for the parameter counts o
 C. Every answer is compared, on hidden random inputs of other sizes, with ``minigrad``'s own
 modules (``JordanRNN``, ``SummaryRNN``, ``ElmanRNN``). Sequences are time-major: ``x`` is
 (τ, B, D), and the weights have the book's shapes, U (H, D), W (H, H) or (H, O), V (O, H).
+5.5, harder, asks for ∇_W L of pattern B running free, where the gradient flows back through the
+fed-back softmax, which the chapter does not derive; it is compared with autograd (``Tensor``
+operations) and finite differences.
 """
 
 from __future__ import annotations
@@ -16,12 +19,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import first_difference, numbers, random_array, where
+from minigrad.grading.common import close, first_difference, numbers, random_array, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
 __all__ = ["QUESTIONS", "reference_teacher_inputs", "reference_free_run", "reference_readout",
-           "reference_counts"]
+           "reference_counts", "reference_free_run_gradient"]
 
 _ATOL = 1e-9
 
@@ -234,29 +237,151 @@ def _grade_counts(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     return Outcome("passed", 2, f"the three counts match the modules' parameters {where(cases)}")
 
 
+# ---------------------------------------------------------------------------------- 5.5
+_FREE_GRADIENT_ARGS = ("x", "Y", "h", "y_hat", "U", "W", "V")
+
+
+def _free_forward(x: Any, params: dict, softmax: Any) -> tuple[list, list]:
+    """States and outputs of pattern B running free on one sequence (numpy arrays or ``Tensor``s)."""
+    fed_back, states, outputs = None, [], []
+    for t in range(len(x)):
+        a = params["U"] @ x[t]
+        if fed_back is not None:
+            a = a + params["W"] @ fed_back
+        states.append(a.tanh() if hasattr(a, "tanh") else np.tanh(a))
+        outputs.append(softmax(params["V"] @ states[-1]))
+        fed_back = outputs[-1]
+    return states, outputs
+
+
+def _numpy_softmax(o: np.ndarray) -> np.ndarray:
+    return np.exp(o - np.logaddexp.reduce(o))
+
+
+def _free_gradient_case(label: str, seed: int, steps: int, inputs: int, hidden: int, classes: int) -> dict:
+    """One sequence of pattern B running free (biases zero), with its forward pass, as plain data."""
+    rng = np.random.default_rng(seed)
+    params = {"U": rng.normal(size=(hidden, inputs)), "W": rng.normal(scale=1.5, size=(hidden, classes)),
+              "V": rng.normal(size=(classes, hidden))}
+    x = rng.normal(size=(steps, inputs))
+    states, outputs = _free_forward(x, params, _numpy_softmax)
+    arrays = {"x": x, "Y": np.eye(classes)[rng.integers(0, classes, size=steps)], "h": np.array(states),
+              "y_hat": np.array(outputs), **params}
+    return {"label": label, "args": [{"array": arrays[name].tolist()} for name in _FREE_GRADIENT_ARGS]}
+
+
+def reference_free_run_gradient(case: dict) -> dict[str, np.ndarray]:
+    """∇_W L of pattern B running free, L = -Σ_t log ŷ^(t)_{y^(t)}, by autograd and by central differences."""
+    from minigrad import Tensor
+    from minigrad import functional as F
+    from minigrad.bptt import central_differences
+
+    a = dict(zip(_FREE_GRADIENT_ARGS, (build_argument(spec) for spec in case["args"])))
+    W = Tensor(a["W"].copy(), requires_grad=True)
+    _, outputs = _free_forward([Tensor(row) for row in a["x"]], {"U": Tensor(a["U"]), "W": W, "V": Tensor(a["V"])},
+                               F.softmax)
+    loss = None
+    for y_hat, target in zip(outputs, a["Y"]):
+        term = -(y_hat * Tensor(target)).sum().log()
+        loss = term if loss is None else loss + term
+    loss.backward()
+
+    def numpy_loss(p: dict) -> float:
+        _, probabilities = _free_forward(a["x"], {"U": a["U"], "W": p["W"], "V": a["V"]}, _numpy_softmax)
+        return float(-sum(np.log(y @ target) for y, target in zip(probabilities, a["Y"])))
+
+    return {"autograd": W.grad.copy(), "finite": central_differences(numpy_loss, {"W": a["W"]})["W"]}
+
+
+def _free_gradient_mistakes(a: dict) -> dict[str, np.ndarray]:
+    """∇_W L with the feedback path handled wrongly."""
+    steps = a["x"].shape[0]
+    grad_o_direct = a["y_hat"] - a["Y"]
+
+    def gradient(through_softmax: bool, feedback: bool) -> np.ndarray:
+        grad_a = np.zeros_like(a["h"])
+        for t in range(steps - 1, -1, -1):
+            grad_o = grad_o_direct[t].copy()
+            if feedback and t + 1 < steps:
+                grad_z = a["W"].T @ grad_a[t + 1]
+                y = a["y_hat"][t]
+                grad_o += (y * grad_z - y * (y @ grad_z)) if through_softmax else grad_z
+            grad_a[t] = (1 - a["h"][t] ** 2) * (a["V"].T @ grad_o)
+        return grad_a[1:].T @ a["y_hat"][:-1]
+
+    return {
+        "treat the fed-back outputs as constants (as under teacher forcing): ŷ^(t) depends on W too":
+            gradient(True, False),
+        "pass the gradient back through the fed-back ŷ^(t) without the softmax's Jacobian diag(ŷ) - ŷ ŷ^T":
+            gradient(False, True),
+    }
+
+
+def _grade_free_gradient(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        got, references = numbers(answer), reference_free_run_gradient(case)
+        if close(got, references["autograd"]):
+            if close(got, references["finite"], 1e-6):
+                continue
+            return Outcome("failed", 0, f"dL/dW differs from finite differences: "
+                                        f"{first_difference(got, references['finite'])} ({case['label']})")
+        arrays = dict(zip(_FREE_GRADIENT_ARGS, (build_argument(spec) for spec in case["args"])))
+        hint = next((f"; this is what you get if you {why}" for why, wrong in _free_gradient_mistakes(arrays).items()
+                     if close(got, wrong)), "")
+        return Outcome("failed", 0, f"dL/dW differs from autograd: {first_difference(got, references['autograd'])}"
+                                    f"{hint} ({case['label']})")
+    return Outcome("passed", 4, f"dL/dW of pattern B running free matches autograd and finite differences "
+                                f"{where(cases)}")
+
+
+def _hidden_free_gradient(rng: np.random.Generator) -> tuple[dict, ...]:
+    sizes = [(2, 1, 2, 2), (int(rng.integers(5, 8)), int(rng.integers(1, 4)), int(rng.integers(2, 5)),
+                            int(rng.integers(2, 5)))]
+    return tuple(_free_gradient_case(f"hidden case, τ = {s[0]}, D = {s[1]}, H = {s[2]}, O = {s[3]}",
+                                     int(rng.integers(1 << 30)), *s) for s in sizes)
+
+
 QUESTIONS = (
     Question(
-        qid="5.1", difficulty=1, minutes=10, points=2, title="Teacher-forced inputs", answer="teacher_forced_inputs", kind="numbers",
+        qid="5.1", points=2, title="Teacher-forced inputs", answer="teacher_forced_inputs", kind="numbers",
+        difficulty=1, minutes=10,
         visible=(_teacher_case("visible case, τ = 4, B = 2, O = 3", np.random.default_rng(501), 4, 2, 3),),
         hidden=_hidden_teacher, grade=_grade_teacher,
     ),
     Question(
-        qid="5.2", difficulty=2, minutes=15, points=3, title="Pattern B running free", answer="jordan_free_run", kind="numbers",
+        qid="5.2", points=3, title="Pattern B running free", answer="jordan_free_run", kind="numbers",
+        difficulty=2, minutes=15,
         visible=(_free_case("visible case, τ = 5, B = 2, D = 3, H = 4, O = 3", np.random.default_rng(502),
                             5, 2, 3, 4, 3),),
         hidden=_hidden_free, grade=_grade_free,
         borrowed=("minigrad.nn.JordanRNN",),
     ),
     Question(
-        qid="5.3", difficulty=2, minutes=20, points=3, title="Pattern C on a padded batch", answer="summary_readout", kind="numbers",
+        qid="5.3", points=3, title="Pattern C on a padded batch", answer="summary_readout", kind="numbers",
+        difficulty=2, minutes=20,
         visible=(_readout_case("visible case, T = 5, B = 3", np.random.default_rng(503), 5, [5, 2, 4], 2, 4, 3),),
         hidden=_hidden_readouts, grade=_grade_readout,
         borrowed=("minigrad.nn.SummaryRNN",),
     ),
     Question(
-        qid="5.4", difficulty=1, minutes=10, points=2, title="Counting parameters of the three patterns", answer="parameter_counts",
+        qid="5.4", points=2, title="Counting parameters of the three patterns", answer="parameter_counts",
+        difficulty=1, minutes=10,
         kind="numbers", visible=(_count_case("visible case, D = 3, H = 8, O = 2", (3, 8, 2)),),
         hidden=_hidden_counts, grade=_grade_counts,
         borrowed=("minigrad.nn.ElmanRNN", "minigrad.nn.JordanRNN", "minigrad.nn.SummaryRNN"), on_borrowed="review",
+    ),
+    Question(
+        qid="5.5", points=4, title="BPTT through pattern B running free, derived", answer="free_run_grad_W",
+        kind="numbers",
+        visible=(_free_gradient_case("visible case, τ = 4, D = 2, H = 3, O = 3", 505, 4, 2, 3, 3),),
+        hidden=_hidden_free_gradient, grade=_grade_free_gradient,
+        borrowed=("minigrad.autograd.backward", "minigrad.nn.JordanRNN"), difficulty=3, minutes=35,
+        hints=("Running free, ŷ^(t) is both an output (with its loss) and the next step's input z^(t): the "
+               "gradient at o^(t) collects the loss term and what comes back from step t + 1.",
+               "From step t + 1: ∇_z^(t) L = W^T ∇_a^(t+1) L, and z^(t) = softmax(o^(t)) has the Jacobian "
+               "diag(ŷ) - ŷ ŷ^T, so ∇_o^(t) L = (ŷ^(t) - 1_y) + ŷ ⊙ g - ŷ (ŷ · g) with g = ∇_z^(t) L.",
+               "∇_a^(t) L = (1 - (h^(t))²) ⊙ V^T ∇_o^(t) L, and ∇_W L = Σ_{t ≥ 2} ∇_a^(t) L "
+               "(ŷ^(t-1))^T: step 1 sees z^(0) = 0."),
+        reference=lambda case: reference_free_run_gradient(case)["autograd"],
     ),
 )

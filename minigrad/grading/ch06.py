@@ -194,21 +194,24 @@ def _grade_beam(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
 
 QUESTIONS = (
     Question(
-        qid="6.1", difficulty=1, minutes=5, points=2, title="Perplexity from losses", answer="perplexity_from_losses",
+        qid="6.1", points=2, title="Perplexity from losses", answer="perplexity_from_losses",
+        difficulty=1, minutes=5,
         kind="numbers",
         visible=({"label": "visible case, 4 words",
                   "args": [{"array": [9.5, 4.1, 20.3, 11.0]}, {"integers": [4, 2, 8, 5]}]},),
         hidden=_hidden_perplexity, grade=_grade_perplexity,
     ),
     Question(
-        qid="6.2", difficulty=1, minutes=10, points=3, title="Sampling with a temperature", answer="sample_with_temperature",
+        qid="6.2", points=3, title="Sampling with a temperature", answer="sample_with_temperature",
+        difficulty=1, minutes=10,
         kind="numbers",
         visible=(_sample_case("visible case, 6 rows, 5 tokens, T = 0.7", np.random.default_rng(60),
                               6, 5, 0.7, 1.5),),
         hidden=_hidden_sample, grade=_grade_sample,
     ),
     Question(
-        qid="6.3", difficulty=2, minutes=20, points=3, title="One step of beam search", answer="beam_step", kind="numbers",
+        qid="6.3", points=3, title="One step of beam search", answer="beam_step", kind="numbers",
+        difficulty=2, minutes=20,
         visible=(_beam_case("visible case, 3 beams, 6 tokens, width 3", np.random.default_rng(61),
                             3, 6, 3),),
         hidden=_hidden_beam, grade=_grade_beam,

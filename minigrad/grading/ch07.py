@@ -206,19 +206,22 @@ def _grade_accuracy(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
 
 QUESTIONS = (
     Question(
-        qid="7.1", difficulty=2, minutes=15, points=3, title="A bidirectional wrapper", answer="bidirectional_rnn",
+        qid="7.1", points=3, title="A bidirectional wrapper", answer="bidirectional_rnn",
+        difficulty=2, minutes=15,
         kind="numbers",
         visible=(_bidirectional_case("visible case, T = 4, B = 2, D = 3, H = 2",
                                      np.random.default_rng(71), 4, 2, 3, 2),),
         hidden=_hidden_bidirectional, grade=_grade_bidirectional,
     ),
     Question(
-        qid="7.2", difficulty=2, minutes=15, points=3, title="Pooling a padded batch", answer="masked_pool", kind="numbers",
+        qid="7.2", points=3, title="Pooling a padded batch", answer="masked_pool", kind="numbers",
+        difficulty=2, minutes=15,
         visible=(_pool_case("visible case, T = 5, B = 3, H = 2", np.random.default_rng(72), 5, 3, 2),),
         hidden=_hidden_pool, grade=_grade_pool,
     ),
     Question(
-        qid="7.3", difficulty=1, minutes=10, points=2, title="A tagger's accuracy with padding masked", answer="tagging_accuracy",
+        qid="7.3", points=2, title="A tagger's accuracy with padding masked", answer="tagging_accuracy",
+        difficulty=1, minutes=10,
         kind="numbers",
         visible=(_accuracy_case("visible case, T = 4, B = 3, 3 tags", np.random.default_rng(73), 4, 3, 3),),
         hidden=_hidden_accuracy, grade=_grade_accuracy,

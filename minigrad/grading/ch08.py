@@ -160,19 +160,22 @@ _VISIBLE_RNG = np.random.default_rng(2008)
 
 QUESTIONS = (
     Question(
-        qid="8.1", difficulty=2, minutes=15, points=3, title="A product of Jacobians", answer="jacobian_product", kind="numbers",
+        qid="8.1", points=3, title="A product of Jacobians", answer="jacobian_product", kind="numbers",
+        difficulty=2, minutes=15,
         visible=(_jacobian_case("visible case, H = 4, τ = 6, t = 1", _VISIBLE_RNG, 4, 6, 1),),
         hidden=_hidden_jacobian, grade=_grade_jacobian,
         borrowed=("minigrad.autograd.backward",),
     ),
     Question(
-        qid="8.2", difficulty=2, minutes=10, points=2, title="Gradient norms by lag", answer="gradient_norms_by_lag", kind="numbers",
+        qid="8.2", points=2, title="Gradient norms by lag", answer="gradient_norms_by_lag", kind="numbers",
+        difficulty=2, minutes=10,
         visible=(_norms_case("visible case, H = 4, τ = 8", _VISIBLE_RNG, 4, 8),),
         hidden=_hidden_norms, grade=_grade_norms,
         borrowed=("minigrad.autograd.backward",),
     ),
     Question(
-        qid="8.3", difficulty=1, minutes=10, points=3, title="clip_grad_norm_ by hand", answer="clip_by_norm", kind="numbers",
+        qid="8.3", points=3, title="clip_grad_norm_ by hand", answer="clip_by_norm", kind="numbers",
+        difficulty=1, minutes=10,
         visible=(_clip_case("visible case, a 3 x 2 weight, max_norm = 1", _VISIBLE_RNG, (3, 2), 1.0),),
         hidden=_hidden_clip, grade=_grade_clip,
         borrowed=("minigrad.optim.clip_grad_norm_",),

@@ -308,7 +308,8 @@ def _grade_mgu(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
                      if close(got, wrong)), "")
         return Outcome("failed", 0, f"∂L/∂h differs from autograd: {first_difference(got, references['autograd'])}"
                                     f"{hint} ({case['label']})")
-    return Outcome("passed", 4, f"∂L/∂h of the minimal gated unit matches autograd and finite differences {where(cases)}")
+    return Outcome("passed", 4, f"∂L/∂h of the minimal gated unit matches autograd and finite differences "
+                                f"{where(cases)}")
 
 
 _VISIBLE_RNG = np.random.default_rng(2009)

@@ -5,7 +5,9 @@ returned as ``np.stack([h', c'])`` and compared with ``minigrad.nn.LSTMCell``. 1
 Jacobian ∂c'/∂c of one step for one sequence, compared with autograd through ``LSTMCell`` (one
 backward pass per row) and finite differences. 10.3 asks for ∂c'/∂h of the scalar cell as a SymPy
 expression, compared with SymPy's own derivative by expansion, and on failure with autograd
-(``Value``) and finite differences.
+(``Value``) and finite differences. 10.4, harder, asks for ∂L/∂c of a peephole LSTM step (gates that
+also read the cell), which the chapter does not treat, compared with autograd (``Tensor``
+operations) and finite differences.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument, decode_expression
 from minigrad.symbolic import equal, sigmoid, substitute, unexpected_symbols
 
-__all__ = ["QUESTIONS", "reference_lstm_step", "reference_cell_jacobian", "scalar_dc_dh"]
+__all__ = ["QUESTIONS", "reference_lstm_step", "reference_cell_jacobian", "scalar_dc_dh",
+           "reference_peephole_cell_gradient"]
 
 
 def _cell(weight_ih, weight_hh, bias_ih, bias_hh):
@@ -204,24 +207,133 @@ def _grade_scalar(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
 
 _VISIBLE_RNG = np.random.default_rng(2010)
 
+# ---------------------------------------------------------------------------------- 10.4
+def _peephole_step(x: Any, h: Any, c: Any, weight_ih: Any, weight_hh: Any, bias: Any, peephole: Any) -> Any:
+    """h' of a peephole LSTM step, for numpy arrays or ``Tensor``s alike (gate order i, f, g, o).
+
+    i = σ(a_i + p_i ⊙ c), f = σ(a_f + p_f ⊙ c), g = tanh(a_g), c' = f ⊙ c + i ⊙ g,
+    o = σ(a_o + p_o ⊙ c'), h' = o ⊙ tanh(c'), where a = x W_ih^T + h W_hh^T + b and ``peephole``
+    (3, H) holds the rows p_i, p_f, p_o.
+    """
+    hidden = weight_hh.shape[1]
+    a = x @ weight_ih.T + h @ weight_hh.T + bias
+
+    def block(k: int) -> Any:
+        return a[..., k * hidden:(k + 1) * hidden]
+
+    def sig(z: Any) -> Any:
+        return z.sigmoid() if hasattr(z, "sigmoid") else 1.0 / (1.0 + np.exp(-z))
+
+    def tanh(z: Any) -> Any:
+        return z.tanh() if hasattr(z, "tanh") else np.tanh(z)
+
+    i, f = sig(block(0) + peephole[0] * c), sig(block(1) + peephole[1] * c)
+    c_next = f * c + i * tanh(block(2))
+    return sig(block(3) + peephole[2] * c_next) * tanh(c_next)
+
+
+def reference_peephole_cell_gradient(x, h, c, weight_ih, weight_hh, bias, peephole, grad_out) -> dict:
+    """∂L/∂c for L = Σ grad_out ⊙ h' of a peephole LSTM step, by autograd and by central differences."""
+    from minigrad.tensor import Tensor
+
+    leaf = Tensor(c.copy(), requires_grad=True)
+    tensors = [Tensor(a) for a in (x, h)] + [leaf] + [Tensor(a) for a in (weight_ih, weight_hh, bias, peephole)]
+    (_peephole_step(*tensors) * Tensor(grad_out)).sum().backward()
+    finite = np.zeros_like(c)
+    for index in np.ndindex(*c.shape):
+        step = np.zeros_like(c)
+        step[index] = 1e-6
+        plus = np.sum(grad_out * _peephole_step(x, h, c + step, weight_ih, weight_hh, bias, peephole))
+        minus = np.sum(grad_out * _peephole_step(x, h, c - step, weight_ih, weight_hh, bias, peephole))
+        finite[index] = (plus - minus) / 2e-6
+    return {"autograd": leaf.grad.copy(), "finite": finite}
+
+
+def _peephole_mistakes(x, h, c, weight_ih, weight_hh, bias, peephole, grad_out) -> dict[str, np.ndarray]:
+    """∂L/∂c with one path left out."""
+    a = np.split(x @ weight_ih.T + h @ weight_hh.T + bias, 4, axis=-1)
+    sig = lambda z: 1.0 / (1.0 + np.exp(-z))  # noqa: E731
+    i, f, g = sig(a[0] + peephole[0] * c), sig(a[1] + peephole[1] * c), np.tanh(a[2])
+    c_next = f * c + i * g
+    o = sig(a[3] + peephole[2] * c_next)
+    through_tanh = grad_out * o * (1 - np.tanh(c_next) ** 2)
+    through_o = grad_out * np.tanh(c_next) * o * (1 - o) * peephole[2]
+    carousel = f
+    gates = c * f * (1 - f) * peephole[1] + g * i * (1 - i) * peephole[0]
+    return {
+        "leave out the peepholes of the input and forget gates: i and f depend on c":
+            (through_tanh + through_o) * carousel,
+        "leave out the output gate's peephole: o depends on c' and so on c": through_tanh * (carousel + gates),
+        "treat ∂L/∂c' as grad_out ⊙ o ⊙ (1 - tanh²(c')) and the gates as constants (the plain LSTM's answer)":
+            through_tanh * carousel,
+    }
+
+
+def _peephole_case(label: str, rng: np.random.Generator, batch: int, inputs: int, hidden: int) -> dict:
+    scale = 1.0 / math.sqrt(hidden)
+    return {"label": label, "args": [random_array(rng, (batch, inputs)), random_array(rng, (batch, hidden)),
+                                     random_array(rng, (batch, hidden)),
+                                     random_array(rng, (4 * hidden, inputs), scale),
+                                     random_array(rng, (4 * hidden, hidden), scale),
+                                     random_array(rng, (4 * hidden,), scale), random_array(rng, (3, hidden)),
+                                     random_array(rng, (batch, hidden))]}
+
+
+def _hidden_peephole(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_peephole_case("hidden case, B = 3, D = 2, H = 5", rng, 3, 2, 5),
+            _peephole_case("hidden case, B = 1, D = 4, H = 1", rng, 1, 4, 1))
+
+
+def _grade_peephole(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        args = [build_argument(spec) for spec in case["args"]]
+        got, references = numbers(answer), reference_peephole_cell_gradient(*args)
+        if close(got, references["autograd"]):
+            if close(got, references["finite"], 1e-6):
+                continue
+            return Outcome("failed", 0, f"∂L/∂c differs from finite differences: "
+                                        f"{first_difference(got, references['finite'])} ({case['label']})")
+        hint = next((f"; this is what you get if you {why}" for why, wrong in _peephole_mistakes(*args).items()
+                     if close(got, wrong)), "")
+        return Outcome("failed", 0, f"∂L/∂c differs from autograd: {first_difference(got, references['autograd'])}"
+                                    f"{hint} ({case['label']})")
+    return Outcome("passed", 4, f"∂L/∂c of the peephole LSTM matches autograd and finite differences "
+                                f"{where(cases)}")
+
+
 QUESTIONS = (
     Question(
-        qid="10.1", difficulty=1, minutes=15, points=3, title="An LSTM cell forward", answer="lstm_cell", kind="numbers",
+        qid="10.1", points=3, title="An LSTM cell forward", answer="lstm_cell", kind="numbers",
+        difficulty=1, minutes=15,
         visible=(_lstm_case("visible case, B = 2, D = 3, H = 4", _VISIBLE_RNG, 2, 3, 4),),
         hidden=_hidden_lstm, grade=_grade_lstm,
         borrowed=("minigrad.nn.LSTMCell", "minigrad.nn.LSTM"),
     ),
     Question(
-        qid="10.2", difficulty=2, minutes=10, points=2, title="The carousel Jacobian ∂c_t/∂c_(t-1)", answer="cell_jacobian",
+        qid="10.2", points=2, title="The carousel Jacobian ∂c_t/∂c_(t-1)", answer="cell_jacobian",
+        difficulty=2, minutes=10,
         kind="numbers",
         visible=(_jacobian_case("visible case, D = 3, H = 4", _VISIBLE_RNG, 3, 4),),
         hidden=_hidden_jacobian, grade=_grade_jacobian,
         borrowed=("minigrad.autograd.backward",),
     ),
     Question(
-        qid="10.3", difficulty=2, minutes=15, points=3, title="∂c'/∂h of the scalar LSTM cell", answer="lstm_dc_dh", kind="sympy",
+        qid="10.3", points=3, title="∂c'/∂h of the scalar LSTM cell", answer="lstm_dc_dh", kind="sympy",
+        difficulty=2, minutes=15,
         visible=(_scalar_case("visible case"),),
         hidden=_hidden_scalar, grade=_grade_scalar,
         borrowed=("sympy.diff",),
+    ),
+    Question(
+        qid="10.4", points=4, title="∂L/∂c of a peephole LSTM step, derived", answer="peephole_cell_gradient",
+        kind="numbers", visible=(_peephole_case("visible case, B = 2, D = 3, H = 4", _VISIBLE_RNG, 2, 3, 4),),
+        hidden=_hidden_peephole, grade=_grade_peephole,
+        borrowed=("minigrad.autograd.backward",), difficulty=3, minutes=30,
+        hints=("Draw the step: c reaches h' through c' = f ⊙ c + i ⊙ g, and c' reaches h' twice, through "
+               "tanh(c') and through the output gate o, which now reads c'.",
+               "Everything is elementwise. ∂L/∂c' = grad_out ⊙ (o (1 - tanh²(c')) + tanh(c') o (1 - o) p_o).",
+               "∂c'/∂c = f + c f (1 - f) p_f + g i (1 - i) p_i: the forget and input gates read c too."),
+        reference=lambda case: reference_peephole_cell_gradient(
+            *(build_argument(spec) for spec in case["args"]))["autograd"],
     ),
 )

@@ -213,7 +213,8 @@ def _every_node_mistakes(a: dict) -> dict[str, np.ndarray]:
     states, _, grad_a = _messages(root_only)
     local = (1 - states ** 2) * a["G"]  # each node's own term, nothing passed down
     return {
-        "keep only the root's loss G_root · h_root: every node's h_j is in L": _weight_gradient(states, grad_a, root_only),
+        "keep only the root's loss G_root · h_root: every node's h_j is in L":
+            _weight_gradient(states, grad_a, root_only),
         "use δ_j = G_j only: a node's δ also collects what its parent passes down":
             _weight_gradient(states, local, a),
     }

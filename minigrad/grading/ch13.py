@@ -185,19 +185,22 @@ _VISIBLE_RNG = np.random.default_rng(2013)
 
 QUESTIONS = (
     Question(
-        qid="13.1", difficulty=1, minutes=10, points=2, title="A random orthogonal matrix", answer="orthogonal", kind="numbers",
+        qid="13.1", points=2, title="A random orthogonal matrix", answer="orthogonal", kind="numbers",
+        difficulty=1, minutes=10,
         visible=(_orthogonal_case("visible case, 5 x 3", _VISIBLE_RNG, 5, 3),),
         hidden=_hidden_orthogonal, grade=_grade_orthogonal,
         borrowed=("minigrad.nn.init.orthogonal_",),
     ),
     Question(
-        qid="13.2", difficulty=2, minutes=15, points=2, title="Keras LSTM weights into nn.LSTM", answer="lstm_from_keras",
+        qid="13.2", points=2, title="Keras LSTM weights into nn.LSTM", answer="lstm_from_keras",
+        difficulty=2, minutes=15,
         kind="numbers",
         visible=(_keras_case("visible case, T = 3, B = 2, D = 3, H = 4", _VISIBLE_RNG, 4, 3, 2, 3, 4),),
         hidden=_hidden_keras(4), grade=_grade_lstm,
     ),
     Question(
-        qid="13.3", difficulty=2, minutes=20, points=3, title="Keras GRU weights into nn.GRU", answer="gru_from_keras",
+        qid="13.3", points=3, title="Keras GRU weights into nn.GRU", answer="gru_from_keras",
+        difficulty=2, minutes=20,
         kind="numbers",
         visible=(_keras_case("visible case, T = 3, B = 2, D = 3, H = 4", _VISIBLE_RNG, 3, 3, 2, 3, 4),),
         hidden=_hidden_keras(3), grade=_grade_gru,
