@@ -10,10 +10,11 @@ The generated ``exercises/NN_<slug>.ipynb`` replaces each answer by
   (which nbval and Jupyter Book honour);
 * a placeholder line, in markdown.
 
-Every cell that calls ``check(...)`` gets the ``nbval-check-output`` tag in both notebooks: its
-printed line ("✓ 4.1 (3/3) …" in the solution, "○ 4.1 (0/3) not attempted …" in the exercise) is the
-same on every machine, so the notebook tests compare it exactly, while the rest of the outputs are
-only executed (``make test`` runs nbval in lax mode).
+Every cell that calls ``check(...)`` or ``progress(...)`` gets the ``nbval-check-output`` tag in
+both notebooks: what it prints ("✓ 4.1 (3/3) …" in the solution, "○ 4.1 (0/3) not attempted …" in
+the exercise, and the table of every question's status) is the same on every machine, so the
+notebook tests compare it exactly, while the rest of the outputs are only executed (``make test``
+runs nbval in lax mode).
 
 Then both notebooks are executed in their own directories and written with their outputs.
 """
@@ -36,7 +37,7 @@ END = "### END SOLUTION"
 _HEADING = re.compile(r"^#+\s*Exercise\s+(\d+\.\d+)", re.MULTILINE)
 _TAG = "raises-exception"
 _COMPARED = "nbval-check-output"
-_CHECK_CALL = re.compile(r"^check\(", re.MULTILINE)
+_CHECK_CALL = re.compile(r"^(?:check|progress)\(", re.MULTILINE)
 
 
 def _replace_regions(source: str, exercise: str, markdown: bool, where: str) -> tuple[str, bool]:
@@ -69,7 +70,8 @@ def _replace_regions(source: str, exercise: str, markdown: bool, where: str) -> 
 
 
 def compare_check_outputs(notebook: Any) -> Any:
-    """Tag every cell that calls ``check(...)`` with ``nbval-check-output`` (in place; returns it)."""
+    """Tag every cell that calls ``check(...)`` or ``progress(...)`` with ``nbval-check-output`` (in place;
+    returns it)."""
     for cell in notebook.cells:
         tags = cell.metadata.get("tags", [])
         if cell.cell_type == "code" and _CHECK_CALL.search(cell.source) and _COMPARED not in tags:
