@@ -140,3 +140,15 @@ def test_11_4_passes_the_derivation_and_names_its_traps(options, words):
         assert result.status == "passed" and result.score == 4, result.message
     else:
         assert result.score == 0 and words in result.message, result.message
+
+
+def test_11_1_names_tanh_on_the_leaves():
+    def squashed_leaves(tokens, children, E, W, b):
+        states = np.zeros((len(tokens), E.shape[1]))
+        for j, (token, (left, right)) in enumerate(zip(tokens, children)):
+            states[j] = np.tanh(E[token]) if token >= 0 else np.tanh(
+                W @ np.concatenate([states[left], states[right]]) + b)
+        return states
+
+    result = outcome("11.1", squashed_leaves)
+    assert result.score == 0 and "with no tanh" in result.message

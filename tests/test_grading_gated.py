@@ -266,3 +266,22 @@ def test_10_4_passes_the_derivation_and_names_each_missing_path(options, words):
         assert outcome.status == "passed" and outcome.score == 4, outcome.message
     else:
         assert outcome.score == 0 and words in outcome.message, outcome.message
+
+
+def test_9_2_names_a_flipped_sign_and_does_not_blame_sigma_prime_for_a_wrong_du():
+    """The student walkthrough: a minus sign in ∂L/∂a_u got only "σ'(a) = σ(a)(1 - σ(a))"."""
+    q92 = _question(ch09, "9.2")
+
+    def flipped(*args):
+        good = ch09.reference_update_gate_gradients(*args)
+        return np.stack([good[0], -good[1]])
+
+    outcome = _grade(q92, flipped)
+    assert outcome.score == 2 and "exactly minus the expected one" in outcome.message
+
+    def dL_dz(*args):
+        good = ch09.reference_update_gate_gradients(*args)
+        return np.stack([-good[0], -good[1]])
+
+    message = _grade(q92, dL_dz).message
+    assert "∂L/∂z" in message and "σ'(a)" not in message

@@ -157,8 +157,14 @@ def _grade_update(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             gate_problem = (f"∂L/∂u differs from autograd and finite differences{hint}: "
                             f"{first_difference(got[0], expected[0])} ({case['label']})")
         if not pre_problem and not close(got[1], expected[1]):
-            pre_problem = (f"∂L/∂a_u differs from autograd: {first_difference(got[1], expected[1])}; "
-                           f"σ'(a) = σ(a)(1 - σ(a)) ({case['label']})")
+            if close(got[1], -expected[1]):
+                why = "it is exactly minus the expected one: a_u = -(W_iz x + b_iz + W_hz h + b_hz), so u = σ(a_u)"
+            elif gate_problem:
+                why = "it follows from ∂L/∂u, which is wrong too"
+            else:
+                why = "σ'(a) = σ(a)(1 - σ(a))"
+            pre_problem = (f"∂L/∂a_u differs from autograd: {first_difference(got[1], expected[1])}; {why} "
+                           f"({case['label']})")
     if gate_problem or pre_problem:
         score = 2 * (not gate_problem) + (not pre_problem)
         return Outcome("failed", score, "; ".join(p for p in (gate_problem, pre_problem) if p))
