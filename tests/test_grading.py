@@ -30,7 +30,8 @@ from minigrad.grading import QUESTIONS, check
 from minigrad.grading.ch02 import loss, reference_contributions, unrolled_gradient
 from minigrad.grading.generate import make_exercise
 from minigrad.grading.grader import Grader
-from minigrad.grading.report import gradebook_csv, gradescope_json
+from minigrad.grading.gradescope import results_json
+from minigrad.grading.report import gradebook_csv
 from minigrad.grading.runner import RunLimits
 from minigrad.grading.tamper import cell_output_text, claims, scan_sources
 from minigrad.grading.wire import decode_expression, encode_expression
@@ -349,7 +350,7 @@ def test_reports_for_a_failed_run(case_results):
                                                            results["02_patches_grading.ipynb"]]))))
     assert [r["total"] for r in table] == ["2", "0"] and [r["seed"] for r in table] == ["7", "7"]
     assert "replaced minigrad.grading.notebook._check_line" in table[1]["tampering"]
-    gradescope = gradescope_json(results["02_hangs.ipynb"], {"seed": 7})
+    gradescope = results_json(results["02_hangs.ipynb"], {"seed": 7})
     test = next(t for t in gradescope["tests"] if t["number"] == "2.3")
     assert test["status"] == "failed" and test["output"].startswith("timeout:")
 

@@ -1,7 +1,9 @@
 """``minigrad-grade``: grade exercise notebooks (also ``python -m minigrad.grading``).
 
     minigrad-grade [--jobs N] [--seed N | --secret-file FILE] [--csv FILE] [--json FILE]
-                   [--gradescope FILE] [--chapter NN] [--no-sandbox] [--user NAME] NOTEBOOK_OR_FOLDER...
+                   [--canvas FILE [--canvas-assignment NAME]]
+                   [--gradescope FILE [--late-policy FILE] [--submission-metadata FILE]]
+                   [--chapter NN] [--no-sandbox] [--user NAME] NOTEBOOK_OR_FOLDER...
 
 Prints a summary to standard output and writes the reports as each notebook's row becomes final.
 Exit status: 0 when grading completed (whatever the scores), 1 when the batch was cut short
@@ -64,8 +66,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="grade every notebook as this chapter's exercises, whatever its name says")
     parser.add_argument("--csv", type=Path, metavar="FILE", help="write a gradebook: a row per notebook")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write every detail as one JSON document")
+    parser.add_argument("--canvas", type=Path, metavar="FILE",
+                        help="write a CSV for Canvas's gradebook import (notebooks named as Canvas downloads them)")
+    parser.add_argument("--canvas-assignment", default=None, metavar="NAME",
+                        help="the assignment column of --canvas, e.g. 'Exercises 4 (12345)' to fill an existing "
+                             "assignment (default: 'Chapter NN exercises', a new one)")
     parser.add_argument("--gradescope", type=Path, metavar="FILE",
-                        help="write Gradescope's results.json (exactly one notebook)")
+                        help="write Gradescope's results.json (exactly one notebook, found in subfolders too)")
+    parser.add_argument("--late-policy", type=Path, metavar="FILE",
+                        help="with --gradescope: a JSON late policy, e.g. {\"penalty_per_day\": 0.1, \"max_days_late\": 3}")
+    parser.add_argument("--submission-metadata", type=Path, metavar="FILE",
+                        help="with --gradescope: Gradescope's submission_metadata.json (when the notebook was submitted)")
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run notebooks without a sandbox (unconfined; every report says so)")
     parser.add_argument("--user", default=None, metavar="NAME",
@@ -104,16 +115,38 @@ class _Progress:
         self.stream.flush()
 
 
-def _notebooks(arguments: list[str]) -> list[Path]:
-    """The notebooks named: files as given, folders replaced by the ``*.ipynb`` directly inside them."""
+def _notebooks(arguments: list[str], recursive: bool = False) -> list[Path]:
+    """The notebooks named: files as given, folders replaced by the ``*.ipynb`` directly inside them
+    (or, ``recursive``, in their subfolders too, as in a Gradescope upload)."""
+    from minigrad.grading.gradescope import find_notebooks
+
     found: list[Path] = []
     for argument in arguments:
         path = Path(argument)
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.name.endswith(".ipynb"))
+            found += find_notebooks(path) if recursive else sorted(p for p in path.iterdir() if p.name.endswith(".ipynb"))
         else:
             found.append(path)
     return found
+
+
+def _gradescope_inputs(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[dict | None, object]:
+    """The submission's metadata (``None`` if absent or unreadable) and the late policy."""
+    from minigrad.grading.gradescope import LatePolicy
+
+    if (args.late_policy or args.submission_metadata) and not args.gradescope:
+        parser.error("--late-policy and --submission-metadata go with --gradescope")
+    try:
+        policy = LatePolicy.load(args.late_policy) if args.late_policy else LatePolicy()
+    except (TypeError, ValueError) as error:
+        parser.error(str(error))
+    metadata = None
+    if args.submission_metadata:
+        try:
+            metadata = json.loads(args.submission_metadata.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            metadata = None  # graded on time rather than not at all; results.json shows no lateness
+    return metadata, policy
 
 
 def _secret(args: argparse.Namespace, parser: argparse.ArgumentParser) -> bytes | None:
@@ -159,14 +192,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     secret = _secret(args, parser)
     if args.gradescope and sum(not Path(p).is_dir() for p in args.notebooks) > 1:
         parser.error(f"--gradescope grades exactly one notebook, got {len(args.notebooks)}")
+    if args.canvas_assignment and not args.canvas:
+        parser.error("--canvas-assignment goes with --canvas")
+    metadata, policy = _gradescope_inputs(args, parser)
     sys.stdout.reconfigure(errors="backslashreplace")
     # Imported only now, so that a usage error is reported at once.
     from minigrad.grading.grader import Grader, NotebookResult
-    from minigrad.grading.report import Gradebook, gradescope_json, safe_text, summary, write_atomically
+    from minigrad.grading.gradescope import results_json
+    from minigrad.grading.lms import canvas_csv
+    from minigrad.grading.report import Gradebook, safe_text, summary, write_atomically
     from minigrad.grading.runner import RunLimits
     from minigrad.grading.sandbox import Limits, Sandbox, SandboxUnavailable
 
-    paths = _notebooks(args.notebooks)
+    paths = _notebooks(args.notebooks, recursive=bool(args.gradescope))
+
+    def write_gradescope(result: NotebookResult) -> None:
+        write_atomically(args.gradescope, json.dumps(results_json(result, settings, metadata, policy), indent=2) + "\n")
+
     limits = RunLimits(cell_timeout=args.timeout, total_timeout=args.total_timeout or 10 * args.timeout)
     try:
         sandbox = Sandbox.find(Limits(memory_bytes=int(args.memory * 2**20), disk_bytes=int(args.disk * 2**20),
@@ -187,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         names = ", ".join(safe_text(p.name) for p in paths[:5]) or "none"
         message = f"expected exactly one notebook, found {len(paths)} ({names})"
         result = NotebookResult("(submission)", None, "missing", message, 0, 0, sandbox=sandbox.warning or "")
-        write_atomically(args.gradescope, json.dumps(gradescope_json(result, settings), indent=2) + "\n")
+        write_gradescope(result)
         _print_to_stdout(f"minigrad-grade: {message}")
         return 0
     gradebook = Gradebook(args.csv, args.json, settings, len(paths))
@@ -209,8 +251,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = gradebook.results
         _print_to_stdout(summary(results, gradebook.settings))
         if args.gradescope:
-            result = results[0] if results else NotebookResult(
+            write_gradescope(results[0] if results else NotebookResult(
                 "(submission)", None, "error", "the grader was stopped before it finished", 0, 0,
-                sandbox=sandbox.warning or "")
-            write_atomically(args.gradescope, json.dumps(gradescope_json(result, settings), indent=2) + "\n")
+                sandbox=sandbox.warning or ""))
+        if args.canvas:
+            assignment = args.canvas_assignment or f"Chapter {args.chapter or '??'} exercises"
+            text, left_out = canvas_csv(results, assignment)
+            write_atomically(args.canvas, text)
+            for line in left_out:
+                _print_to_stdout(f"minigrad-grade: not in {safe_text(args.canvas)}: {line}")
     return 0 if complete else 1

@@ -57,7 +57,8 @@ _REFERENCE_MODULES = sorted({q.grade.__module__ for q in QUESTIONS.values()} | {
 
 @dataclass
 class QuestionResult:
-    """One question's row of the report."""
+    """One question's row of the report: ``message`` on every case, hidden ones included;
+    ``visible_message`` on the notebook's own example alone (what ``check()`` printed), when it ran."""
 
     id: str
     title: str
@@ -65,6 +66,7 @@ class QuestionResult:
     score: int
     max_score: int
     message: str
+    visible_message: str = ""
 
 
 @dataclass
@@ -411,8 +413,9 @@ class Grader:
             outcome = self._borrowed(q, run, outcome, result.findings)
             if compromised:
                 outcome = Outcome("failed", 0, f"not credited: {compromised}")
+            seen = visible[q.qid].message if visible[q.qid] is not None else ""
             result.questions.append(QuestionResult(q.qid, q.title, outcome.status, outcome.score, q.points,
-                                                   outcome.message))
+                                                   outcome.message, seen))
         if run.dropped_output_bytes:
             result.findings.append(Finding("note", f"printed more than {self.limits.max_output_bytes} bytes; "
                                                    f"{run.dropped_output_bytes} bytes of output were dropped"))

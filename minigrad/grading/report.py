@@ -1,4 +1,5 @@
-"""The grader's outputs: a readable summary, the full JSON, a CSV gradebook, Gradescope's results.json.
+"""The grader's outputs: a readable summary, the full JSON, a CSV gradebook (Gradescope's results.json is
+in :mod:`minigrad.grading.gradescope`, Canvas's import in :mod:`minigrad.grading.lms`).
 
 Every text that can come from a submission (its file name, messages quoting the student's
 exceptions, findings) is escaped by :func:`safe_text` before it is written: control characters,
@@ -23,7 +24,7 @@ from typing import Any, Sequence
 from minigrad.grading.grader import NotebookResult
 from minigrad.grading.registry import Outcome, format_line
 
-__all__ = ["safe_text", "summary", "full_json", "gradebook_csv", "gradescope_json", "write_atomically", "Gradebook"]
+__all__ = ["safe_text", "csv_cell", "summary", "full_json", "gradebook_csv", "write_atomically", "Gradebook"]
 
 # C0 and C1 controls, DEL, and the format characters that reorder or hide text.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
@@ -41,7 +42,7 @@ def safe_text(text: Any) -> str:
     return _UNSAFE.sub(lambda m: _NAMED.get(m.group(), f"\\u{ord(m.group()):04x}"), text)
 
 
-def _cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
     """A CSV cell: numbers as they are, text escaped and kept from being read as a formula."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
@@ -116,35 +117,10 @@ def gradebook_csv(results: Sequence[NotebookResult]) -> str:
     for r in results:
         scores = {q.id: q.score for q in r.questions}
         findings = {kind: " | ".join(f.message for f in r.findings if f.kind == kind) for kind in ("tampering", "review")}
-        writer.writerow([_cell(v) for v in (r.path, r.sha256 or "", "" if r.seed is None else r.seed, r.run_status,
+        writer.writerow([csv_cell(v) for v in (r.path, r.sha256 or "", "" if r.seed is None else r.seed, r.run_status,
                                             *(scores.get(qid, "") for qid in question_ids), r.total, r.max_score,
                                             findings["tampering"], findings["review"], r.sandbox)])
     return buffer.getvalue()
-
-
-def gradescope_json(result: NotebookResult, settings: dict) -> dict[str, Any]:
-    """Gradescope's ``results.json`` for one submission (one test per question)."""
-    notes = [f"{f.kind}: {safe_text(f.message)}" for f in result.findings]
-    warning = [f"WARNING: {result.sandbox}"] if result.sandbox else []
-    return {
-        "score": result.total,
-        "execution_time": round(result.timing.get("total", 0.0)),
-        "output": "\n".join([*warning, f"Run: {result.run_status} ({safe_text(result.run_message)}); notebook "
-                             f"SHA-256 {result.sha256 or '-'}; hidden cases seed "
-                             f"{result.seed if result.seed is not None else '-'}", *notes]),
-        "tests": [
-            {
-                "name": f"{q.id} {q.title}",
-                "number": q.id,
-                "score": q.score,
-                "max_score": q.max_score,
-                "status": "passed" if q.status == "passed" else "failed",
-                "output": safe_text(q.message if q.status in ("passed", "failed") else f"{q.status}: {q.message}"),
-                "visibility": "visible",
-            }
-            for q in result.questions
-        ],
-    }
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -1,0 +1,224 @@
+"""Chapter 3's graded questions: the forward pass of pattern A, in numpy.
+
+3.1 asks for one step h^(t) = tanh(b + W h^(t-1) + U x^(t)) on a batch; 3.2 for the stacked matrix
+W_a with W_a [h; x] = W h + U x; 3.3 for the summed negative log-likelihood of a sequence, stable
+for large logits; 3.4 for the logits of a whole batch of sequences. Every answer is compared, on
+hidden random inputs of other sizes, with ``minigrad``'s own implementation: ``elman_states`` and
+``ElmanRNN`` of :mod:`minigrad.nn.patterns` and ``functional.cross_entropy``. Batches are rows:
+``x`` is (B, D) and ``h`` is (B, H), so W h^(t-1) is ``h @ W.T`` for a whole batch.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from minigrad.grading.common import first_difference, numbers, random_array, where
+from minigrad.grading.registry import Outcome, Question
+from minigrad.grading.wire import build_argument
+
+__all__ = ["QUESTIONS", "reference_step", "reference_stacked", "reference_nll", "reference_forward"]
+
+_ATOL = 1e-9
+
+
+_first_difference = functools.partial(first_difference, rtol=0, atol=_ATOL, spec=".4f")
+
+
+def _compare(name: str, got_answer: Any, expected: np.ndarray, label: str) -> str:
+    """An empty string when the answer equals ``expected`` to 1e-9, else why not."""
+    got = numbers(got_answer)
+    shape = got.shape
+    if shape != expected.shape:
+        return f"{name} has shape {shape}, expected {expected.shape} ({label})"
+    if np.all(np.isfinite(got)) and np.allclose(got, expected, rtol=0, atol=_ATOL):
+        return ""
+    return f"{name}: {_first_difference(got, expected)} ({label})"
+
+
+# ---------------------------------------------------------------------------------- 3.1
+def reference_step(x: np.ndarray, h_prev: np.ndarray, U: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """h^(t) for a batch, from ``minigrad.nn.patterns.elman_states`` run for one step."""
+    from minigrad.nn.patterns import elman_states
+    from minigrad.tensor import as_tensor
+
+    (h,) = elman_states(as_tensor(x[None]), as_tensor(h_prev), as_tensor(U), as_tensor(W), as_tensor(b))
+    return h.data
+
+
+def _step_case(label: str, rng: np.random.Generator, batch: int, inputs: int, hidden: int) -> dict:
+    return {"label": label,
+            "args": [random_array(rng, (batch, inputs)), {"array": np.round(rng.uniform(-1, 1, (batch, hidden)), 3).tolist()},
+                     random_array(rng, (hidden, inputs), 0.7), random_array(rng, (hidden, hidden), 0.7),
+                     random_array(rng, (hidden,), 0.3)]}
+
+
+def _hidden_steps(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_step_case("hidden case, B = 1, D = 1, H = 1", rng, 1, 1, 1),
+            _step_case("hidden case, B = 5, D = 6, H = 3", rng, 5, 6, 3))
+
+
+def _grade_step(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        x, h_prev, U, W, b = (build_argument(spec) for spec in case["args"])
+        expected = reference_step(x, h_prev, U, W, b)
+        problem = _compare("h^(t)", answer, expected, case["label"])
+        if not problem:
+            continue
+        got = numbers(answer)
+        shape = got.shape
+        a = b + h_prev @ W.T + x @ U.T
+        if shape == expected.shape and np.allclose(got, a, rtol=0, atol=_ATOL):
+            return Outcome("failed", 0, f"this is the pre-activation a^(t): apply tanh ({case['label']})")
+        if shape == expected.shape and W.shape[0] > 1 and np.allclose(got, np.tanh(b + h_prev @ W + x @ U.T),
+                                                                      rtol=0, atol=_ATOL):
+            return Outcome("failed", 0, f"h_prev @ W computes Wᵀ h for each row: use h_prev @ W.T "
+                                        f"({case['label']})")
+        return Outcome("failed", 0, problem)
+    return Outcome("passed", 3, f"equals minigrad's elman_states {where(cases)}")
+
+
+# ---------------------------------------------------------------------------------- 3.2
+def reference_stacked(W: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """W_a = [W  U], so that W_a [h; x] = W h + U x."""
+    return np.hstack([W, U])
+
+
+def _stack_case(label: str, rng: np.random.Generator, inputs: int, hidden: int) -> dict:
+    return {"label": label, "args": [random_array(rng, (hidden, hidden)), random_array(rng, (hidden, inputs))]}
+
+
+def _hidden_stacks(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_stack_case("hidden case, D = 1, H = 1", rng, 1, 1),
+            _stack_case("hidden case, D = 5, H = 2", rng, 5, 2))
+
+
+def _grade_stacked(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        W, U = (build_argument(spec) for spec in case["args"])
+        expected = reference_stacked(W, U)
+        got = numbers(answer)
+        shape = got.shape
+        if shape == expected.shape and np.allclose(got, np.hstack([U, W]), rtol=0, atol=_ATOL) \
+                and not np.allclose(got, expected, rtol=0, atol=_ATOL):
+            return Outcome("failed", 0, f"this is [U W]: it multiplies [x; h], but the input vector is "
+                                        f"[h; x], so W's columns come first ({case['label']})")
+        problem = _compare("W_a", answer, expected, case["label"])
+        if problem:
+            return Outcome("failed", 0, problem)
+    return Outcome("passed", 2, f"W_a [h; x] equals W h + U x {where(cases)}")
+
+
+# ---------------------------------------------------------------------------------- 3.3
+def reference_nll(o: np.ndarray, Y: np.ndarray) -> float:
+    """L = -Σ_t log softmax(o^(t))_{y^(t)}, by ``functional.cross_entropy(reduction="sum")``."""
+    from minigrad import functional as F
+
+    return float(F.cross_entropy(o, Y.argmax(axis=1), reduction="sum").data)
+
+
+def _nll_case(label: str, rng: np.random.Generator, steps: int, classes: int, scale: float = 1.0) -> dict:
+    return {"label": label,
+            "args": [random_array(rng, (steps, classes), scale),
+                     {"array": np.eye(classes)[rng.integers(0, classes, size=steps)].tolist()}]}
+
+
+def _hidden_nlls(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_nll_case("hidden case, τ = 1, 2 classes", rng, 1, 2),
+            _nll_case("hidden case, τ = 9, 7 classes", rng, 9, 7),
+            _nll_case("hidden case, logits of size about 1000", rng, 4, 3, 1000.0))
+
+
+def _grade_nll(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        o, Y = (build_argument(spec) for spec in case["args"])
+        expected = reference_nll(o, Y)
+        got = numbers(answer)
+        shape = got.shape
+        if shape != ():
+            return Outcome("failed", 0, f"returns shape {shape}: return one number, the sum over the "
+                                        f"steps ({case['label']})")
+        value = float(got)
+        if math.isfinite(value) and abs(value - expected) <= 1e-9 * (1 + abs(expected)):
+            continue
+        steps = o.shape[0]
+        if steps > 1 and math.isfinite(value) and abs(value * steps - expected) <= 1e-9 * (1 + abs(expected)):
+            return Outcome("failed", 0, f"this is the mean over the {steps} steps: L is their sum ({case['label']})")
+        if not math.isfinite(value):
+            return Outcome("failed", 0, f"returns {value} ({case['label']}): subtract the largest logit "
+                                        f"before exponentiating, log-softmax(o) = o - max o - log Σ exp(o - max o)")
+        return Outcome("failed", 0, f"L is {value:.6f}, expected {expected:.6f} ({case['label']})")
+    return Outcome("passed", 3, f"equals minigrad's cross_entropy(reduction='sum') {where(cases)}")
+
+
+# ---------------------------------------------------------------------------------- 3.4
+def reference_forward(x: np.ndarray, h0: np.ndarray, U: np.ndarray, W: np.ndarray, V: np.ndarray,
+                      b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The logits o of ``minigrad.nn.ElmanRNN`` holding these weights, shape (T, B, O)."""
+    from minigrad import nn
+
+    model = nn.ElmanRNN(U.shape[1], U.shape[0], V.shape[0])
+    model.load_state_dict({"U": U, "W": W, "V": V, "b": b, "c": c})
+    o, _ = model(x, h0)
+    return o.data
+
+
+def _forward_case(label: str, rng: np.random.Generator, steps: int, batch: int, inputs: int, hidden: int,
+                  outputs: int) -> dict:
+    return {"label": label,
+            "args": [random_array(rng, (steps, batch, inputs)),
+                     {"array": np.round(rng.uniform(-1, 1, (batch, hidden)), 3).tolist()},
+                     random_array(rng, (hidden, inputs), 0.7), random_array(rng, (hidden, hidden), 0.7),
+                     random_array(rng, (outputs, hidden), 0.7), random_array(rng, (hidden,), 0.3), random_array(rng, (outputs,), 0.3)]}
+
+
+def _hidden_forwards(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_forward_case("hidden case, τ = 1, B = 1", rng, 1, 1, 2, 3, 2),
+            _forward_case("hidden case, τ = 8, B = 3, D = 4, H = 5, O = 6", rng, 8, 3, 4, 5, 6))
+
+
+def _grade_forward(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        x, h0, U, W, V, b, c = (build_argument(spec) for spec in case["args"])
+        expected = reference_forward(x, h0, U, W, V, b, c)
+        problem = _compare("o", answer, expected, case["label"])
+        if not problem:
+            continue
+        got = numbers(answer)
+        shape = got.shape
+        from_zero = reference_forward(x, np.zeros_like(h0), U, W, V, b, c)
+        if shape == expected.shape and np.allclose(got, from_zero, rtol=0, atol=_ATOL):
+            return Outcome("failed", 0, f"these are the logits from h^(0) = 0: start from the h0 "
+                                        f"argument ({case['label']})")
+        return Outcome("failed", 0, problem)
+    return Outcome("passed", 3, f"equals minigrad's ElmanRNN {where(cases)}")
+
+
+QUESTIONS = (
+    Question(
+        qid="3.1", points=3, title="One forward step", answer="elman_step", kind="numbers",
+        visible=(_step_case("visible case, B = 2, D = 3, H = 4", np.random.default_rng(301), 2, 3, 4),),
+        hidden=_hidden_steps, grade=_grade_step,
+    ),
+    Question(
+        qid="3.2", points=2, title="The stacked weight matrix", answer="stacked_weight", kind="numbers",
+        visible=(_stack_case("visible case, D = 3, H = 4", np.random.default_rng(302), 3, 4),),
+        hidden=_hidden_stacks, grade=_grade_stacked,
+    ),
+    Question(
+        qid="3.3", points=3, title="The summed negative log-likelihood", answer="sequence_nll", kind="numbers",
+        visible=(_nll_case("visible case, τ = 5, 3 classes", np.random.default_rng(303), 5, 3),),
+        hidden=_hidden_nlls, grade=_grade_nll,
+        borrowed=("minigrad.functional.cross_entropy",),
+    ),
+    Question(
+        qid="3.4", points=3, title="The forward pass of a batch", answer="elman_forward", kind="numbers",
+        visible=(_forward_case("visible case, τ = 4, B = 2, D = 3, H = 4, O = 2", np.random.default_rng(304),
+                               4, 2, 3, 4, 2),),
+        hidden=_hidden_forwards, grade=_grade_forward,
+        borrowed=("minigrad.nn.ElmanRNN",),
+    ),
+)

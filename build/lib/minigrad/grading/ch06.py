@@ -1,0 +1,217 @@
+"""Chapter 6's graded questions: perplexity, sampling with a temperature, one step of beam search.
+
+6.1 asks for the perplexity of a test set from per-word losses and lengths; it is compared with
+:func:`minigrad.metrics.perplexity`, and the usual slips (averaging per word, per-word
+perplexities, bits) are named.
+6.2 asks for a sampler that draws one token per row of logits at a temperature, by inverting the
+cumulative distribution at given uniform numbers, the rule :func:`minigrad.nn.sample` uses.
+6.3 asks for one step of beam search: the ``k`` best extensions of ``k`` beams, as
+:func:`minigrad.nn.beam_search` chooses them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from minigrad.grading.common import close_scalar, numbers, where
+from minigrad.grading.registry import Outcome, Question
+from minigrad.grading.wire import build_argument
+from minigrad.metrics import perplexity
+
+__all__ = ["QUESTIONS", "reference_sample", "reference_beam_step"]
+
+
+# ---------------------------------------------------------------------------------- 6.1
+def _perplexity_case(label: str, rng: np.random.Generator, words: int) -> dict:
+    lengths = rng.integers(2, 13, size=words)
+    losses = lengths * rng.uniform(1.5, 3.5, size=words)
+    return {"label": label, "args": [{"array": [round(float(v), 4) for v in losses]},
+                                     {"integers": [int(n) for n in lengths]}]}
+
+
+def _hidden_perplexity(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_perplexity_case("hidden case, 1 word", rng, 1),
+            _perplexity_case("hidden case, 50 words", rng, 50))
+
+
+def _perplexity_slips(losses: np.ndarray, lengths: np.ndarray) -> dict[str, float]:
+    per_word = losses / lengths
+    return {
+        "the mean of the per-word perplexities exp(L_i / n_i); pool the tokens: "
+        "exp(Σ L_i / Σ n_i)": float(np.mean(np.exp(per_word))),
+        "exp of the mean per-word cross-entropy, which weighs a short word like a long one; "
+        "divide the total loss by the total number of tokens": float(np.exp(per_word.mean())),
+        "exp of the mean loss per word: divide by the number of tokens, not of words":
+            float(np.exp(losses.mean())),
+        "in base 2: the losses are in nats, so use exp": float(2 ** (losses.sum() / lengths.sum())),
+        "the cross-entropy itself: perplexity is its exponential": float(losses.sum() / lengths.sum()),
+    }
+
+
+def _grade_perplexity(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        losses, lengths = (build_argument(spec) for spec in case["args"])
+        got = numbers(answer)
+        shape = got.shape
+        if shape != ():
+            return Outcome("failed", 0, f"returns an array of shape {shape}: return one number "
+                                        f"({case['label']})")
+        expected = perplexity(losses, lengths)
+        got = float(got)
+        if close_scalar(got, expected):
+            continue
+        for slip, value in _perplexity_slips(losses, lengths).items():
+            if close_scalar(got, value) and not close_scalar(value, expected):
+                return Outcome("failed", 0, f"this is {slip} ({case['label']})")
+        return Outcome("failed", 0, f"gives {got:.4f}, expected exp(Σ L_i / Σ n_i) = {expected:.4f} "
+                                    f"({case['label']})")
+    return Outcome("passed", 2, f"matches minigrad.metrics.perplexity {where(cases)}")
+
+
+# ---------------------------------------------------------------------------------- 6.2
+def reference_sample(logits: np.ndarray, temperature: float, uniforms: np.ndarray) -> np.ndarray:
+    """For each row, the first token whose cumulative probability under p_T reaches u."""
+    scaled = logits / temperature
+    scaled = scaled - scaled.max(axis=1, keepdims=True)
+    probs = np.exp(scaled)
+    cumulative = np.cumsum(probs / probs.sum(axis=1, keepdims=True), axis=1)
+    return np.minimum((cumulative < uniforms[:, None]).sum(axis=1), logits.shape[1] - 1)
+
+
+def _sample_case(label: str, rng: np.random.Generator, rows: int, vocab: int, temperature: float,
+                 scale: float) -> dict:
+    logits = rng.normal(size=(rows, vocab)) * scale
+    return {"label": label, "args": [{"array": np.round(logits, 4).tolist()}, {"number": temperature},
+                                     {"array": np.round(rng.uniform(0.001, 0.999, size=rows), 6).tolist()}]}
+
+
+def _hidden_sample(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_sample_case("hidden case, 300 rows, 27 tokens, T = 0.5", rng, 300, 27, 0.5, 2.0),
+            _sample_case("hidden case, 300 rows, 27 tokens, T = 1.8", rng, 300, 27, 1.8, 2.0),
+            {**_sample_case("hidden case, logits of size 1000, T = 1", rng, 50, 10, 1.0, 1000.0),
+             "large": True})
+
+
+def _grade_sample(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        logits, temperature, uniforms = (build_argument(spec) for spec in case["args"])
+        got = numbers(answer)
+        shape = got.shape
+        rows = logits.shape[0]
+        if shape != (rows,):
+            return Outcome("failed", 0, f"returns shape {shape}: return one token per row, shape "
+                                        f"({rows},) ({case['label']})")
+        expected = reference_sample(logits, temperature, uniforms)
+        if np.array_equal(got, expected):
+            continue
+        if not np.isfinite(got).all() or case.get("large"):
+            return Outcome("failed", 0, f"right on small logits but not on large ones, where exp "
+                                        f"overflows: subtract each row's maximum before "
+                                        f"exponentiating ({case['label']})")
+        slips = {
+            "ignores the temperature": reference_sample(logits, 1.0, uniforms),
+            "multiplies the logits by T: divide them by T": reference_sample(logits, 1.0 / temperature, uniforms),
+            "takes the arg max: draw with the uniform numbers instead": logits.argmax(axis=1),
+        }
+        for slip, value in slips.items():
+            if np.array_equal(got, value) and not np.array_equal(value, expected):
+                return Outcome("failed", 0, f"{slip} ({case['label']})")
+        first = int(np.flatnonzero(got != expected)[0])
+        return Outcome("failed", 0, f"row {first} gives token {got[first]:.0f}, expected "
+                                    f"{expected[first]} ({case['label']})")
+    return Outcome("passed", 3, f"draws the same tokens as inverting p_T's cumulative distribution "
+                                f"{where(cases)}")
+
+
+# ---------------------------------------------------------------------------------- 6.3
+def reference_beam_step(beam_log_probs: np.ndarray, next_log_probs: np.ndarray,
+                        beam_width: int) -> np.ndarray:
+    """``[parents, tokens, scores]`` of the ``beam_width`` best extensions, best first."""
+    candidates = beam_log_probs[:, None] + next_log_probs
+    best = np.argsort(-candidates, axis=None, kind="stable")[:beam_width]
+    parents, tokens = np.divmod(best, candidates.shape[1])
+    return np.stack([parents, tokens, candidates[parents, tokens]]).astype(np.float64)
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    shifted = x - x.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+
+
+def _beam_case(label: str, rng: np.random.Generator, beams: int, vocab: int, width: int) -> dict:
+    beam = np.sort(rng.uniform(-8.0, -1.0, size=beams))[::-1]
+    step = _log_softmax(rng.normal(size=(beams, vocab)) * 2.0)
+    return {"label": label, "args": [{"array": np.round(beam, 6).tolist()},
+                                     {"array": np.round(step, 6).tolist()}, {"number": width}]}
+
+
+def _hidden_beam(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_beam_case("hidden case, 1 beam, 27 tokens, width 5", rng, 1, 27, 5),
+            _beam_case("hidden case, 10 beams, 27 tokens, width 10", rng, 10, 27, 10))
+
+
+def _grade_beam(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        beam, step, width = (build_argument(spec) for spec in case["args"])
+        got = numbers(answer)
+        shape = got.shape
+        if shape != (3, width):
+            return Outcome("failed", 0, f"returns shape {shape}: return (parents, tokens, scores), "
+                                        f"{width} of each ({case['label']})")
+        expected = reference_beam_step(beam, step, width)
+        if np.allclose(got, expected, rtol=1e-9, atol=1e-9):
+            continue
+        own = [(b, int(t), beam[b] + step[b, t]) for b, t in enumerate(step.argmax(axis=1))]
+        slips = {
+            "ranks by the next token's log-probability alone: add each beam's log p(y_<t)":
+                reference_beam_step(np.zeros_like(beam), step, width)[:2],
+            "keeps the worst extensions: sort by decreasing log-probability":
+                np.stack(np.divmod(np.argsort(beam[:, None] + step, axis=None, kind="stable")[:width],
+                                   step.shape[1])),
+        }
+        for slip, value in slips.items():
+            if np.array_equal(got[:2], value) and not np.array_equal(value, expected[:2]):
+                return Outcome("failed", 0, f"{slip} ({case['label']})")
+        if len(own) >= width and sorted(zip(got[0], got[1])) == sorted((b, t) for b, t, _ in own[:width]):
+            return Outcome("failed", 0, f"extends each beam by its own best token: choose the best "
+                                        f"{width} of all beams × tokens extensions together ({case['label']})")
+        if sorted(map(tuple, got.T.tolist())) == sorted(map(tuple, expected.T.tolist())):
+            return Outcome("failed", 0, f"finds the right extensions in the wrong order: best first "
+                                        f"({case['label']})")
+        if np.array_equal(got[:2], expected[:2]):
+            return Outcome("failed", 0, f"right parents and tokens, but the scores differ: a score is "
+                                        f"log p(y_<t) + log p(y_t | y_<t) ({case['label']})")
+        return Outcome("failed", 0, f"the {width} best extensions differ: expected parents "
+                                    f"{expected[0].astype(int).tolist()[:5]} and tokens "
+                                    f"{expected[1].astype(int).tolist()[:5]} first, got "
+                                    f"{got[0].astype(int).tolist()[:5]} and {got[1].astype(int).tolist()[:5]} "
+                                    f"({case['label']})")
+    return Outcome("passed", 3, f"keeps the same extensions, in the same order, with the same "
+                                f"scores as minigrad.nn.beam_search {where(cases)}")
+
+
+QUESTIONS = (
+    Question(
+        qid="6.1", points=2, title="Perplexity from losses", answer="perplexity_from_losses",
+        kind="numbers",
+        visible=({"label": "visible case, 4 words",
+                  "args": [{"array": [9.5, 4.1, 20.3, 11.0]}, {"integers": [4, 2, 8, 5]}]},),
+        hidden=_hidden_perplexity, grade=_grade_perplexity,
+    ),
+    Question(
+        qid="6.2", points=3, title="Sampling with a temperature", answer="sample_with_temperature",
+        kind="numbers",
+        visible=(_sample_case("visible case, 6 rows, 5 tokens, T = 0.7", np.random.default_rng(60),
+                              6, 5, 0.7, 1.5),),
+        hidden=_hidden_sample, grade=_grade_sample,
+    ),
+    Question(
+        qid="6.3", points=3, title="One step of beam search", answer="beam_step", kind="numbers",
+        visible=(_beam_case("visible case, 3 beams, 6 tokens, width 3", np.random.default_rng(61),
+                            3, 6, 3),),
+        hidden=_hidden_beam, grade=_grade_beam,
+        borrowed=("minigrad.nn.beam_search",),
+    ),
+)

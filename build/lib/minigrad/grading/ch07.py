@@ -1,0 +1,226 @@
+"""Chapter 7's graded questions: a bidirectional wrapper, masked pooling, a tagger's masked accuracy.
+
+7.1 asks for a bidirectional Elman layer built from two unidirectional passes; it is compared with
+``minigrad.nn.RNN(..., bidirectional=True)`` carrying the same weights.
+7.2 asks for last-state, mean and max pooling of a padded batch; each is compared with
+:func:`minigrad.models.pool_states`, on batches whose padded steps hold large values.
+7.3 asks for a tagger's accuracy over real tokens; it is compared with
+:func:`minigrad.metrics.masked_accuracy`.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Sequence
+
+import numpy as np
+
+from minigrad.grading.common import first_difference, numbers, where
+from minigrad.grading.registry import Outcome, Question
+from minigrad.grading.wire import build_argument
+
+__all__ = ["QUESTIONS", "reference_bidirectional"]
+
+
+def _same(got: np.ndarray, expected: np.ndarray) -> bool:
+    return got.shape == expected.shape and bool(np.allclose(got, expected, rtol=1e-7, atol=1e-9))
+
+
+_first_difference = functools.partial(first_difference, rtol=1e-7, atol=1e-9, spec=".4f")
+
+
+# ---------------------------------------------------------------------------------- 7.1
+def _one_direction(x: np.ndarray, U: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """h^(t) = tanh(U x^(t) + W h^(t-1)) from h^(0) = 0, for x of shape (T, B, D)."""
+    h = np.zeros((x.shape[1], U.shape[0]))
+    states = []
+    for x_t in x:
+        h = np.tanh(x_t @ U.T + h @ W.T)
+        states.append(h)
+    return np.stack(states)
+
+
+def reference_bidirectional(x, U_f, W_f, U_b, W_b) -> np.ndarray:
+    """The output of ``minigrad.nn.RNN(D, H, bias=False, bidirectional=True)`` with these weights."""
+    import minigrad
+    from minigrad import nn
+
+    rnn = nn.RNN(U_f.shape[1], U_f.shape[0], bias=False, bidirectional=True)
+    rnn.load_state_dict({"weight_ih_l0": U_f, "weight_hh_l0": W_f,
+                         "weight_ih_l0_reverse": U_b, "weight_hh_l0_reverse": W_b})
+    with minigrad.no_grad():
+        output, _ = rnn(minigrad.tensor(x))
+    return output.data
+
+
+def _bidirectional_case(label: str, rng: np.random.Generator, steps: int, batch: int, inputs: int,
+                        hidden: int) -> dict:
+    def array(*shape):
+        return {"array": np.round(rng.normal(size=shape) * 0.8, 4).tolist()}
+
+    return {"label": label, "args": [array(steps, batch, inputs), array(hidden, inputs),
+                                     array(hidden, hidden), array(hidden, inputs), array(hidden, hidden)]}
+
+
+def _hidden_bidirectional(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_bidirectional_case("hidden case, T = 1", rng, 1, 2, 3, 2),
+            _bidirectional_case("hidden case, T = 9, B = 4, D = 3, H = 5", rng, 9, 4, 3, 5))
+
+
+def _grade_bidirectional(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        x, U_f, W_f, U_b, W_b = (build_argument(spec) for spec in case["args"])
+        got = numbers(answer)
+        shape = got.shape
+        expected = reference_bidirectional(x, U_f, W_f, U_b, W_b)
+        if shape != expected.shape:
+            return Outcome("failed", 0, f"returns shape {shape}, expected (T, B, 2H) = "
+                                        f"{expected.shape} ({case['label']})")
+        if _same(got, expected):
+            continue
+        forward = _one_direction(x, U_f, W_f)
+        backward_read = _one_direction(x[::-1], U_b, W_b)
+        slips = {
+            "the backward states are in reading order: flip them back so that position t holds "
+            "the state after reading x^(τ) … x^(t)": np.concatenate([forward, backward_read], axis=-1),
+            "the backward direction reads the sequence left to right: run it on the reversed "
+            "sequence": np.concatenate([forward, _one_direction(x, U_b, W_b)], axis=-1),
+            "the halves are swapped: forward states first, then backward":
+                np.concatenate([backward_read[::-1], forward], axis=-1),
+        }
+        for slip, value in slips.items():
+            if _same(got, value):
+                return Outcome("failed", 0, f"{slip} ({case['label']})")
+        half = expected.shape[-1] // 2
+        if _same(got[..., :half], expected[..., :half]):
+            return Outcome("failed", 0, f"the forward half is right, the backward half is not: "
+                                        f"{_first_difference(got[..., half:], expected[..., half:])} "
+                                        f"of the backward half ({case['label']})")
+        return Outcome("failed", 0, f"{_first_difference(got, expected)} ({case['label']})")
+    return Outcome("passed", 3, f"equals minigrad.nn.RNN(bidirectional=True) with the same weights "
+                                f"{where(cases)}")
+
+
+# ---------------------------------------------------------------------------------- 7.2
+def _pool_case(label: str, rng: np.random.Generator, steps: int, batch: int, hidden: int) -> dict:
+    lengths = rng.integers(1, steps + 1, size=batch)
+    lengths[0] = steps
+    lengths[-1] = 1
+    outputs = rng.normal(size=(steps, batch, hidden)) - 1.0
+    for b, n in enumerate(lengths):
+        outputs[n:, b] = rng.uniform(3.0, 9.0, size=(steps - n, hidden))  # padding: never counted
+    return {"label": label, "args": [{"array": np.round(outputs, 4).tolist()},
+                                     {"integers": [int(n) for n in lengths]}]}
+
+
+def _hidden_pool(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_pool_case("hidden case, T = 7, B = 5, H = 3", rng, 7, 5, 3),
+            _pool_case("hidden case, T = 12, B = 8, H = 4", rng, 12, 8, 4))
+
+
+def _reference_pools(outputs: np.ndarray, lengths: np.ndarray) -> dict[str, np.ndarray]:
+    import minigrad
+    from minigrad.models import pool_states
+
+    with minigrad.no_grad():
+        tensor = minigrad.tensor(outputs)
+        return {method: pool_states(tensor, lengths, method).data for method in ("last", "mean", "max")}
+
+
+def _grade_pool(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    problems: dict[str, str] = {}
+    for case, answer in zip(cases, answers):
+        outputs, lengths = (build_argument(spec) for spec in case["args"])
+        steps, batch, hidden = outputs.shape
+        got = numbers(answer)
+        shape = got.shape
+        if shape != (3, batch, hidden):
+            return Outcome("failed", 0, f"returns shape {shape}: stack [last, mean, max], each "
+                                        f"(B, H), into shape {(3, batch, hidden)} ({case['label']})")
+        expected = _reference_pools(outputs, lengths)
+        padded_slips = {"last": outputs[-1], "mean": outputs.mean(axis=0), "max": outputs.max(axis=0)}
+        for k, method in enumerate(("last", "mean", "max")):
+            if method in problems or _same(got[k], expected[method]):
+                continue
+            if _same(got[k], padded_slips[method]):
+                problems[method] = (f"{method} pooling uses the padded steps: only steps t < length "
+                                    f"count ({case['label']})")
+            else:
+                problems[method] = f"{method} pooling: {_first_difference(got[k], expected[method])} ({case['label']})"
+    if problems:
+        return Outcome("failed", 3 - len(problems), "; ".join(problems.values()))
+    return Outcome("passed", 3, f"last, mean and max equal minigrad.models.pool_states, padding "
+                                f"ignored, {where(cases)}")
+
+
+# ---------------------------------------------------------------------------------- 7.3
+def _accuracy_case(label: str, rng: np.random.Generator, steps: int, batch: int, tags: int) -> dict:
+    lengths = rng.integers(1, steps + 1, size=batch)
+    lengths[0] = steps
+    logits = rng.normal(size=(steps, batch, tags))
+    targets = rng.integers(0, tags, size=(steps, batch))
+    right = rng.random((steps, batch)) < 0.6  # make the tagger right about 60% of the time
+    targets = np.where(right, logits.argmax(axis=-1), targets)
+    for b, n in enumerate(lengths):
+        targets[n:, b] = -1
+        logits[n:, b, 0] += 5.0
+    return {"label": label, "args": [{"array": np.round(logits, 4).tolist()},
+                                     {"integers": targets.tolist()}, {"number": -1}]}
+
+
+def _hidden_accuracy(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_accuracy_case("hidden case, T = 6, B = 10, 4 tags", rng, 6, 10, 4),
+            _accuracy_case("hidden case, T = 15, B = 30, 9 tags", rng, 15, 30, 9))
+
+
+def _grade_accuracy(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    from minigrad.metrics import masked_accuracy
+
+    for case, answer in zip(cases, answers):
+        logits, targets, pad = (build_argument(spec) for spec in case["args"])
+        got = numbers(answer)
+        shape = got.shape
+        if shape != ():
+            return Outcome("failed", 0, f"returns shape {shape}: return one number ({case['label']})")
+        got = float(got)
+        expected = masked_accuracy(logits, targets, ignore_index=pad)
+        if abs(got - expected) <= 1e-9:
+            continue
+        predicted = logits.argmax(axis=-1)
+        real = targets != pad
+        per_sentence = [(predicted[:, b] == targets[:, b])[real[:, b]].mean() for b in range(targets.shape[1])]
+        slips = {
+            "counts the padded positions: leave out every position whose tag is the padding value":
+                float((predicted == targets).mean()),
+            "averages the per-sentence accuracies, so short sentences weigh as much as long ones: "
+            "pool all real tokens": float(np.mean(per_sentence)),
+            "divides by all positions, padding included: divide by the number of real tokens":
+                float((predicted == targets)[real].sum() / targets.size),
+        }
+        for slip, value in slips.items():
+            if abs(got - value) <= 1e-9 and abs(value - expected) > 1e-9:
+                return Outcome("failed", 0, f"{slip} ({case['label']})")
+        return Outcome("failed", 0, f"gives {got:.4f}, expected {expected:.4f} ({case['label']})")
+    return Outcome("passed", 2, f"equals minigrad.metrics.masked_accuracy {where(cases)}")
+
+
+QUESTIONS = (
+    Question(
+        qid="7.1", points=3, title="A bidirectional wrapper", answer="bidirectional_rnn",
+        kind="numbers",
+        visible=(_bidirectional_case("visible case, T = 4, B = 2, D = 3, H = 2",
+                                     np.random.default_rng(71), 4, 2, 3, 2),),
+        hidden=_hidden_bidirectional, grade=_grade_bidirectional,
+    ),
+    Question(
+        qid="7.2", points=3, title="Pooling a padded batch", answer="masked_pool", kind="numbers",
+        visible=(_pool_case("visible case, T = 5, B = 3, H = 2", np.random.default_rng(72), 5, 3, 2),),
+        hidden=_hidden_pool, grade=_grade_pool,
+    ),
+    Question(
+        qid="7.3", points=2, title="A tagger's accuracy with padding masked", answer="tagging_accuracy",
+        kind="numbers",
+        visible=(_accuracy_case("visible case, T = 4, B = 3, 3 tags", np.random.default_rng(73), 4, 3, 3),),
+        hidden=_hidden_accuracy, grade=_grade_accuracy,
+    ),
+)

@@ -1,0 +1,180 @@
+"""Chapter 8's graded questions: the product of Jacobians behind vanishing gradients, and clipping.
+
+8.1 asks for ∂h^(τ)/∂h^(t) = ∏_{k=t+1..τ} diag(1 - (h^(k))²) W of a vanilla tanh RNN, from its
+recurrent matrix and stored states; 8.2 for the norms ||∂L/∂h^(t)|| at every lag, given the gradient
+arriving at h^(τ); 8.3 for ``clip_grad_norm_`` done by hand on two gradients. The references are
+the explicit products, autograd through ``minigrad.nn.RNNCell`` (8.1, 8.2, checked against finite
+differences in this module's tests) and ``minigrad.optim.clip_grad_norm_`` (8.3).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from minigrad.grading.common import close, first_difference, numbers, random_array, where
+from minigrad.grading.registry import Outcome, Question
+from minigrad.grading.wire import build_argument
+
+__all__ = ["QUESTIONS", "reference_jacobian_product", "reference_gradient_norms", "reference_clip"]
+
+# ---------------------------------------------------------------------------------- 8.1, 8.2
+def _rnn_states(rng: np.random.Generator, hidden: int, tau: int) -> tuple[list, list]:
+    """A recurrent matrix and the states h^(1..τ) of a tanh RNN it produced (rounded inputs)."""
+    W = np.round(rng.normal(scale=1.2 / math.sqrt(hidden), size=(hidden, hidden)), 3)
+    states, h = [], np.zeros(hidden)
+    for _ in range(tau):
+        h = np.tanh(W @ h + rng.normal(size=hidden))
+        states.append(h)
+    return W.tolist(), np.array(states).tolist()
+
+
+def reference_jacobian_product(W: np.ndarray, states: np.ndarray, t: int) -> np.ndarray:
+    """∂h^(τ)/∂h^(t) = ∏_{k=t+1..τ} diag(1 - (h^(k))²) W, with states[k - 1] = h^(k)."""
+    product = np.eye(W.shape[0])
+    for k in range(t + 1, len(states) + 1):
+        product = (1 - states[k - 1] ** 2)[:, None] * W @ product
+    return product
+
+
+def _jacobian_case(label: str, rng: np.random.Generator, hidden: int, tau: int, t: int) -> dict:
+    W, states = _rnn_states(rng, hidden, tau)
+    return {"label": label, "args": [{"array": W}, {"array": states}, {"number": t}]}
+
+
+def _hidden_jacobian(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_jacobian_case("hidden case, H = 5, τ = 9, t = 2", rng, 5, 9, 2),
+            _jacobian_case("hidden case, H = 3, τ = 4, t = 4", rng, 3, 4, 4))
+
+
+def _grade_jacobian(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        W, states, t = (build_argument(spec) for spec in case["args"])
+        got = numbers(answer)
+        expected = reference_jacobian_product(W, states, t)
+        if close(got, expected):
+            continue
+        if close(got, expected.T):
+            return Outcome("failed", 0, f"this is the transpose of ∂h^(τ)/∂h^(t): row i should "
+                                        f"hold the derivatives of h^(τ)_i ({case['label']})")
+        if t >= 1 and close(got, expected @ ((1 - states[t - 1] ** 2)[:, None] * W)):
+            return Outcome("failed", 0, f"one factor too many: the product runs over k = t+1 … τ, "
+                                        f"so step t's own Jacobian is not in it ({case['label']})")
+        reversed_order = np.eye(W.shape[0])
+        for k in range(t + 1, len(states) + 1):
+            reversed_order = reversed_order @ ((1 - states[k - 1] ** 2)[:, None] * W)
+        if len(states) - t > 1 and close(got, reversed_order):
+            return Outcome("failed", 0, f"the factors are multiplied in the wrong order: step τ's "
+                                        f"Jacobian goes on the left ({case['label']})")
+        return Outcome("failed", 0, f"differs from the product of Jacobians: "
+                                    f"{first_difference(got, expected)} ({case['label']})")
+    return Outcome("passed", 3, f"equals the product of Jacobians {where(cases)}")
+
+
+def reference_gradient_norms(W: np.ndarray, states: np.ndarray, grad_last: np.ndarray) -> np.ndarray:
+    """||∂L/∂h^(t)|| for t = τ, τ-1, …, 1 (lag 0, 1, …), backpropagating ``grad_last`` = ∂L/∂h^(τ)."""
+    grad, norms = np.asarray(grad_last, dtype=np.float64), []
+    for k in range(len(states), 0, -1):
+        norms.append(np.linalg.norm(grad))
+        grad = W.T @ ((1 - states[k - 1] ** 2) * grad)
+    return np.array(norms)
+
+
+def _norms_case(label: str, rng: np.random.Generator, hidden: int, tau: int) -> dict:
+    W, states = _rnn_states(rng, hidden, tau)
+    return {"label": label, "args": [{"array": W}, {"array": states}, random_array(rng, (hidden,))]}
+
+
+def _hidden_norms(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_norms_case("hidden case, H = 6, τ = 12", rng, 6, 12),
+            _norms_case("hidden case, H = 2, τ = 1", rng, 2, 1))
+
+
+def _grade_norms(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        W, states, grad_last = (build_argument(spec) for spec in case["args"])
+        got = numbers(answer)
+        expected = reference_gradient_norms(W, states, grad_last)
+        if close(got, expected):
+            continue
+        if close(got, expected[::-1]):
+            return Outcome("failed", 0, f"the norms are in time order; return them by lag, "
+                                        f"starting with ||∂L/∂h^(τ)|| ({case['label']})")
+        if got.shape == expected.shape and close(got[:1], expected[:1]) and not close(got[1:2], expected[1:2]):
+            return Outcome("failed", 0, f"lag 0 is right but lag 1 is not: ∂L/∂h^(τ-1) = "
+                                        f"Wᵀ (diag(1 - (h^(τ))²) ∂L/∂h^(τ)) ({case['label']})")
+        return Outcome("failed", 0, f"differs from backpropagation: {first_difference(got, expected)} "
+                                    f"({case['label']})")
+    return Outcome("passed", 2, f"match the norms backpropagation gives at every lag {where(cases)}")
+
+
+# ---------------------------------------------------------------------------------- 8.3
+def reference_clip(weight_grad: np.ndarray, bias_grad: np.ndarray, max_norm: float) -> np.ndarray:
+    """The two gradients after ``minigrad.optim.clip_grad_norm_``, flattened and concatenated."""
+    from minigrad import optim
+    from minigrad.tensor import Tensor
+
+    params = [Tensor(np.zeros_like(weight_grad), requires_grad=True),
+              Tensor(np.zeros_like(bias_grad), requires_grad=True)]
+    params[0].grad, params[1].grad = np.array(weight_grad, dtype=np.float64), np.array(bias_grad, dtype=np.float64)
+    optim.clip_grad_norm_(params, max_norm)
+    return np.concatenate([p.grad.ravel() for p in params])
+
+
+def _clip_case(label: str, rng: np.random.Generator, shape: tuple[int, int], max_norm: float) -> dict:
+    return {"label": label, "args": [random_array(rng, shape), random_array(rng, (shape[0],)),
+                                     {"number": max_norm}]}
+
+
+def _hidden_clip(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_clip_case("hidden case, a 4 x 6 weight, norm above the threshold", rng, (4, 6), 0.5),
+            _clip_case("hidden case, a 2 x 2 weight, norm below the threshold", rng, (2, 2), 100.0),
+            _clip_case("hidden case, a 3 x 1 weight, bias dominates", rng, (3, 1), 1.0))
+
+
+def _grade_clip(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        weight_grad, bias_grad, max_norm = (build_argument(spec) for spec in case["args"])
+        got = numbers(answer)
+        expected = reference_clip(weight_grad, bias_grad, max_norm)
+        if close(got, expected, 1e-6):
+            continue
+        flat = np.concatenate([weight_grad.ravel(), bias_grad.ravel()])
+        separately = np.concatenate([g.ravel() * min(1.0, max_norm / (np.linalg.norm(g) + 1e-6))
+                                     for g in (weight_grad, bias_grad)])
+        if got.shape == expected.shape and close(got, separately, 1e-6):
+            return Outcome("failed", 0, f"each gradient was clipped on its own; clip_grad_norm_ uses "
+                                        f"the norm of all gradients together ({case['label']})")
+        if got.shape == expected.shape and close(got, flat * max_norm / np.linalg.norm(flat), 1e-6):
+            return Outcome("failed", 0, f"the gradient was rescaled although its norm "
+                                        f"{np.linalg.norm(flat):.4f} is below max_norm = {max_norm:g}: "
+                                        f"only scale down ({case['label']})")
+        return Outcome("failed", 0, f"differs from optim.clip_grad_norm_: "
+                                    f"{first_difference(got, expected)} ({case['label']})")
+    return Outcome("passed", 3, f"matches optim.clip_grad_norm_ {where(cases)}")
+
+
+_VISIBLE_RNG = np.random.default_rng(2008)
+
+QUESTIONS = (
+    Question(
+        qid="8.1", points=3, title="A product of Jacobians", answer="jacobian_product", kind="numbers",
+        visible=(_jacobian_case("visible case, H = 4, τ = 6, t = 1", _VISIBLE_RNG, 4, 6, 1),),
+        hidden=_hidden_jacobian, grade=_grade_jacobian,
+        borrowed=("minigrad.autograd.backward",),
+    ),
+    Question(
+        qid="8.2", points=2, title="Gradient norms by lag", answer="gradient_norms_by_lag", kind="numbers",
+        visible=(_norms_case("visible case, H = 4, τ = 8", _VISIBLE_RNG, 4, 8),),
+        hidden=_hidden_norms, grade=_grade_norms,
+        borrowed=("minigrad.autograd.backward",),
+    ),
+    Question(
+        qid="8.3", points=3, title="clip_grad_norm_ by hand", answer="clip_by_norm", kind="numbers",
+        visible=(_clip_case("visible case, a 3 x 2 weight, max_norm = 1", _VISIBLE_RNG, (3, 2), 1.0),),
+        hidden=_hidden_clip, grade=_grade_clip,
+        borrowed=("minigrad.optim.clip_grad_norm_",),
+    ),
+)

@@ -1,0 +1,228 @@
+"""Chapter 10's graded questions: the LSTM cell, the carousel Jacobian, and a scalar derivative.
+
+10.1 asks for one ``LSTMCell`` step in numpy from PyTorch-ordered weights (gate order i, f, g, o),
+returned as ``np.stack([h', c'])`` and compared with ``minigrad.nn.LSTMCell``. 10.2 asks for the
+Jacobian ∂c'/∂c of one step for one sequence, compared with autograd through ``LSTMCell`` (one
+backward pass per row) and finite differences. 10.3 asks for ∂c'/∂h of the scalar cell as a SymPy
+expression, compared with SymPy's own derivative by expansion, and on failure with autograd
+(``Value``) and finite differences.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from minigrad.grading.common import close, first_difference, numbers, random_array, where
+from minigrad.grading.registry import Outcome, Question
+from minigrad.grading.wire import build_argument, decode_expression
+from minigrad.symbolic import equal, short_number, sigmoid, substitute, unexpected_symbols
+
+__all__ = ["QUESTIONS", "reference_lstm_step", "reference_cell_jacobian", "scalar_dc_dh"]
+
+
+def _cell(weight_ih, weight_hh, bias_ih, bias_hh):
+    from minigrad import nn
+
+    cell = nn.LSTMCell(weight_ih.shape[1], weight_hh.shape[1], rng=np.random.default_rng(0))
+    cell.load_state_dict({"weight_ih": weight_ih, "weight_hh": weight_hh, "bias_ih": bias_ih, "bias_hh": bias_hh})
+    return cell
+
+
+def _cell_args(rng: np.random.Generator, batch: int | None, inputs: int, hidden: int) -> list[dict]:
+    scale = 1.0 / math.sqrt(hidden)
+    lead = () if batch is None else (batch,)
+    return [random_array(rng, lead + (inputs,)), random_array(rng, lead + (hidden,)),
+            random_array(rng, lead + (hidden,)),
+            random_array(rng, (4 * hidden, inputs), scale), random_array(rng, (4 * hidden, hidden), scale),
+            random_array(rng, (4 * hidden,), scale), random_array(rng, (4 * hidden,), scale)]
+
+
+# ---------------------------------------------------------------------------------- 10.1
+def reference_lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh) -> np.ndarray:
+    """``np.stack([h', c'])`` of ``minigrad.nn.LSTMCell`` with the given weights."""
+    from minigrad.tensor import Tensor
+
+    h_next, c_next = _cell(weight_ih, weight_hh, bias_ih, bias_hh)(Tensor(x), (Tensor(h), Tensor(c)))
+    return np.stack([h_next.data, c_next.data])
+
+
+def _with_gate_order(order: str, x, h, c, weight_ih, weight_hh, bias_ih, bias_hh) -> np.ndarray:
+    """The step computed as if the blocks were stored in ``order`` (e.g. Keras's "ifco" = i, f, g, o)."""
+    blocks = dict(zip(order, np.split(x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh, 4, axis=-1)))
+    sig = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
+    c_next = sig(blocks["f"]) * c + sig(blocks["i"]) * np.tanh(blocks["g"])
+    return np.stack([sig(blocks["o"]) * np.tanh(c_next), c_next])
+
+
+def _lstm_case(label: str, rng: np.random.Generator, batch: int, inputs: int, hidden: int) -> dict:
+    return {"label": label, "args": _cell_args(rng, batch, inputs, hidden)}
+
+
+def _hidden_lstm(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_lstm_case("hidden case, B = 3, D = 2, H = 5", rng, 3, 2, 5),
+            _lstm_case("hidden case, B = 1, D = 4, H = 1", rng, 1, 4, 1))
+
+
+def _grade_lstm(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        args = [build_argument(spec) for spec in case["args"]]
+        got, expected = numbers(answer), reference_lstm_step(*args)
+        if close(got, expected):
+            continue
+        if got.shape == expected.shape and close(got[::-1], expected):
+            return Outcome("failed", 0, f"h' and c' are swapped: return np.stack([h', c']) "
+                                        f"({case['label']})")
+        for order in ("ifog", "fiog", "igfo", "figo"):
+            if got.shape == expected.shape and close(got, _with_gate_order(order, *args)):
+                return Outcome("failed", 0, f"the weight blocks were read in the order "
+                                            f"{', '.join(order)}; LSTMCell stores i, f, g, o "
+                                            f"({case['label']})")
+        return Outcome("failed", 0, f"differs from nn.LSTMCell: {first_difference(got, expected)} "
+                                    f"({case['label']})")
+    return Outcome("passed", 3, f"matches nn.LSTMCell {where(cases)}")
+
+
+# ---------------------------------------------------------------------------------- 10.2
+def reference_cell_jacobian(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh) -> np.ndarray:
+    """∂c'/∂c (H x H) of one ``LSTMCell`` step, by autograd, one backward pass per row."""
+    from minigrad.tensor import Tensor
+
+    cell = _cell(weight_ih, weight_hh, bias_ih, bias_hh)
+    rows = []
+    for i in range(len(c)):
+        c_leaf = Tensor(np.array(c, dtype=np.float64), requires_grad=True)
+        _, c_next = cell(Tensor(x), (Tensor(h), c_leaf))
+        c_next[i].backward()
+        rows.append(c_leaf.grad)
+    return np.array(rows)
+
+
+def _jacobian_case(label: str, rng: np.random.Generator, inputs: int, hidden: int) -> dict:
+    return {"label": label, "args": _cell_args(rng, None, inputs, hidden)}
+
+
+def _hidden_jacobian(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_jacobian_case("hidden case, D = 2, H = 5", rng, 2, 5),
+            _jacobian_case("hidden case, D = 3, H = 1", rng, 3, 1))
+
+
+def _grade_jacobian(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        args = [build_argument(spec) for spec in case["args"]]
+        got, expected = numbers(answer), reference_cell_jacobian(*args)
+        if close(got, expected):
+            continue
+        hidden = expected.shape[0]
+        if got.shape == (hidden,) and close(got, np.diag(expected)):
+            return Outcome("failed", 0, f"returns the diagonal only: return the {hidden} x {hidden} "
+                                        f"Jacobian ({case['label']})")
+        x, h, c, weight_ih, weight_hh, bias_ih, bias_hh = args
+        pre = np.split(x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh, 4)
+        for name, block in (("input gate i", 0), ("output gate o", 3)):
+            if close(got, np.diag(1.0 / (1.0 + np.exp(-pre[block])))):
+                return Outcome("failed", 0, f"this is diag({name}); c' = f ⊙ c + i ⊙ g, and f is "
+                                            f"block 1 of the weights ({case['label']})")
+        return Outcome("failed", 0, f"differs from autograd and finite differences: "
+                                    f"{first_difference(got, expected)} ({case['label']})")
+    return Outcome("passed", 2, f"matches autograd and finite differences {where(cases)}")
+
+
+# ---------------------------------------------------------------------------------- 10.3
+_GATES = "ifgo"
+
+
+def _pre(k: str, h, x, w, v, b):
+    j = _GATES.index(k)
+    return b[j] + w[j] * h + v[j] * x
+
+
+def scalar_dc_dh(h, c, x, w, v, b) -> Any:
+    """SymPy's ∂c'/∂h of the scalar LSTM cell; ``w``, ``v``, ``b`` list the gates i, f, g, o."""
+    import sympy
+
+    i, f = sigmoid(_pre("i", h, x, w, v, b)), sigmoid(_pre("f", h, x, w, v, b))
+    g = sympy.tanh(_pre("g", h, x, w, v, b))
+    return sympy.diff(f * c + i * g, h)
+
+
+def _scalar_c_next(values: dict, h: Any, cls=None) -> Any:
+    """c' of the scalar cell, with floats or with ``Value``s."""
+    w, v, b = values["w"], values["v"], values["b"]
+    pre = {k: _pre(k, h, values["x"], w, v, b) for k in _GATES}
+    if cls is None:
+        sig = lambda a: 1.0 / (1.0 + math.exp(-a))  # noqa: E731
+        return sig(pre["f"]) * values["c"] + sig(pre["i"]) * math.tanh(pre["g"])
+    return pre["f"].sigmoid() * values["c"] + pre["i"].sigmoid() * pre["g"].tanh()
+
+
+def _scalar_case(label: str, suffix: str = "") -> dict:
+    gate_symbols = lambda letter: {"symbols": [f"{letter}_{k}{suffix}" for k in _GATES]}  # noqa: E731
+    return {"label": label, "args": [{"symbol": "h" + suffix}, {"symbol": "c" + suffix},
+                                     {"symbol": "x" + suffix}, gate_symbols("w"), gate_symbols("v"),
+                                     gate_symbols("b")]}
+
+
+def _hidden_scalar(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_scalar_case("hidden case, the symbols renamed", str(int(rng.integers(1, 9)))),)
+
+
+def _grade_scalar(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    import sympy
+
+    from minigrad.scalar import Value
+
+    for case, tree in zip(cases, answers):
+        h, c, x, w, v, b = (build_argument(spec) for spec in case["args"])
+        got = decode_expression(tree)
+        extra = unexpected_symbols(got, [h, c, x, *w, *v, *b])
+        if extra:
+            return Outcome("failed", 0, f"uses {', '.join(extra)}, which are not arguments of "
+                                        f"lstm_dc_dh ({case['label']})")
+        expected = scalar_dc_dh(h, c, x, w, v, b)
+        if equal(got, expected):
+            continue
+        f = sigmoid(_pre("f", h, x, w, v, b))
+        if equal(got, expected - c * f * (1 - f) * w[1]):
+            return Outcome("failed", 0, f"misses the path through the forget gate: f depends on h, "
+                                        f"so f ⊙ c contributes c f (1 - f) w_f ({case['label']})")
+        numbers_at = [round(0.2 + 0.11 * k, 2) for k in range(15)]
+        values = {"h": numbers_at[0], "c": numbers_at[1], "x": numbers_at[2], "w": numbers_at[3:7],
+                  "v": numbers_at[7:11], "b": numbers_at[11:15]}
+        point = dict(zip([h, c, x, *w, *v, *b], numbers_at))
+        h_value = Value(values["h"])
+        _scalar_c_next(values, h_value, Value).backward()
+        eps = 1e-6
+        finite = (_scalar_c_next(values, values["h"] + eps) - _scalar_c_next(values, values["h"] - eps)) / (2 * eps)
+        yours = short_number(sympy.N(substitute(got, point)))
+        return Outcome("failed", 0, f"differs from ∂c'/∂h ({case['label']}): at h = {values['h']}, "
+                                    f"c = {values['c']}, … it is {yours}, autograd gives "
+                                    f"{h_value.grad:.6f} and finite differences {finite:.6f}")
+    return Outcome("passed", 3, f"equals SymPy's derivative of the cell {where(cases)}")
+
+
+_VISIBLE_RNG = np.random.default_rng(2010)
+
+QUESTIONS = (
+    Question(
+        qid="10.1", points=3, title="An LSTM cell forward", answer="lstm_cell", kind="numbers",
+        visible=(_lstm_case("visible case, B = 2, D = 3, H = 4", _VISIBLE_RNG, 2, 3, 4),),
+        hidden=_hidden_lstm, grade=_grade_lstm,
+        borrowed=("minigrad.nn.LSTMCell", "minigrad.nn.LSTM"),
+    ),
+    Question(
+        qid="10.2", points=2, title="The carousel Jacobian ∂c_t/∂c_(t-1)", answer="cell_jacobian",
+        kind="numbers",
+        visible=(_jacobian_case("visible case, D = 3, H = 4", _VISIBLE_RNG, 3, 4),),
+        hidden=_hidden_jacobian, grade=_grade_jacobian,
+        borrowed=("minigrad.autograd.backward",),
+    ),
+    Question(
+        qid="10.3", points=3, title="∂c'/∂h of the scalar LSTM cell", answer="lstm_dc_dh", kind="sympy",
+        visible=(_scalar_case("visible case"),),
+        hidden=_hidden_scalar, grade=_grade_scalar,
+        borrowed=("sympy.diff",),
+    ),
+)

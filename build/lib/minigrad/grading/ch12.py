@@ -1,0 +1,224 @@
+"""Chapter 12's graded questions: the Row LSTM's mask and receptive field, and bits per pixel.
+
+12.1 asks for the masked input-to-state kernel of a Row LSTM as a 0/1 array (2, 2k + 1): row 0
+the taps on the row above, row 1 the taps on the current row, column ``k + s`` the tap at column
+offset ``s``; the reference reads the offsets a ``minigrad.nn.RowLSTM`` uses. 12.2 asks which input
+pixels a one-layer (mask A) Row LSTM's state at (row, col) depends on; the reference is the nonzero
+pattern of that state's gradient through a ``RowLSTM`` with random weights. 12.3 asks for the
+negative log-likelihood in bits per pixel of images under per-pixel scores (logits); 12.4 for the
+same under independent per-pixel histograms with add-one smoothing. Their references are
+``minigrad.functional.cross_entropy`` with ``minigrad.metrics.bits_per_pixel``, and
+``minigrad.metrics.independent_pixel_log_prob``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Sequence
+
+import numpy as np
+
+from minigrad.grading.common import close, first_difference, numbers, random_array, where
+from minigrad.grading.registry import Outcome, Question
+from minigrad.grading.wire import build_argument
+
+__all__ = ["QUESTIONS", "reference_input_mask", "reference_row_lstm_context", "reference_bits_per_pixel",
+           "reference_independent_bits"]
+
+
+# ------------------------------------------------------------------------------- 12.1 the mask
+def reference_input_mask(kernel_size: int, include_centre: bool) -> np.ndarray:
+    """The taps of ``RowLSTM(kernel_size, mask="B" if include_centre else "A")``'s input-to-state kernel."""
+    from minigrad.nn import RowLSTM
+
+    layer = RowLSTM(1, 1, kernel_size, mask="B" if include_centre else "A", rng=np.random.default_rng(0))
+    k = kernel_size // 2
+    mask = np.zeros((2, kernel_size))
+    mask[0, [k + s for s in layer.state_offsets]] = 1  # the row above: read through the shifted copy
+    mask[1, [k + s for s in layer.input_offsets]] = 1
+    return mask
+
+
+def _mask_case(label: str, kernel_size: int, include_centre: bool) -> dict:
+    return {"label": label, "args": [{"number": kernel_size}, {"number": include_centre}]}
+
+
+def _hidden_mask(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_mask_case("hidden case, kernel 5, mask B", 5, True),
+            _mask_case("hidden case, kernel 7, mask A", 7, False),
+            _mask_case("hidden case, kernel 3, mask B", 3, True))
+
+
+def _grade_mask(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        kernel_size, include_centre = (build_argument(spec) for spec in case["args"])
+        got, expected = numbers(answer), reference_input_mask(kernel_size, include_centre)
+        if close(got, expected):
+            continue
+        k = kernel_size // 2
+        hint = ""
+        if got.shape == expected.shape:
+            if got[1, k] != expected[1, k]:
+                hint = ("; the centre tap of the current row is the pixel itself: mask A leaves it out, "
+                        "mask B keeps it")
+            elif got[1, k + 1:].any():
+                hint = "; the current row's taps right of the centre are pixels not yet generated"
+            elif not got[0].all():
+                hint = "; the row above is entirely in the past: keep all its taps"
+        return Outcome("failed", 0, f"the mask differs from minigrad.nn.RowLSTM's: {first_difference(got, expected)}"
+                                    f"{hint} ({case['label']})")
+    return Outcome("passed", 2, f"the mask matches minigrad.nn.RowLSTM's {where(cases)}")
+
+
+# ------------------------------------------------------------------------------- 12.2 the receptive field
+def reference_row_lstm_context(height: int, width: int, row: int, col: int, kernel_size: int) -> np.ndarray:
+    """1 where the state at (row, col) of a one-layer mask-A ``RowLSTM`` has a nonzero input gradient."""
+    import minigrad
+    from minigrad.nn import RowLSTM
+
+    rng = np.random.default_rng(12)
+    layer = RowLSTM(2, 3, kernel_size, mask="A", rng=rng)
+    x = minigrad.Tensor(rng.standard_normal((2, height, width, 2)), requires_grad=True)
+    layer(x)[:, row, col].sum().backward()
+    return (np.abs(x.grad).sum(axis=(0, 3)) > 0).astype(float)
+
+
+def _context_case(label: str, height: int, width: int, row: int, col: int, kernel_size: int) -> dict:
+    return {"label": label, "args": [{"number": v} for v in (height, width, row, col, kernel_size)]}
+
+
+def _hidden_context(rng: np.random.Generator) -> tuple[dict, ...]:
+    height, width = int(rng.integers(6, 9)), int(rng.integers(8, 12))
+    return (_context_case(f"hidden case, {height} x {width}, kernel 3", height, width, height - 1,
+                          int(rng.integers(2, width - 2)), 3),
+            _context_case("hidden case, 7 x 9, kernel 5", 7, 9, 4, 6, 5),
+            _context_case("hidden case, 5 x 6, first row", 5, 6, 0, 3, 3))
+
+
+def _grade_context(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        height, width, row, col, kernel_size = (build_argument(spec) for spec in case["args"])
+        got, expected = numbers(answer), reference_row_lstm_context(height, width, row, col, kernel_size)
+        got = (got != 0).astype(float) if got.shape == expected.shape else got
+        if close(got, expected):
+            continue
+        hint = ""
+        if got.shape == expected.shape:
+            past = (np.arange(height * width) < row * width + col).reshape(height, width)
+            if got.ravel()[row * width + col:].any():
+                hint = "; it includes the pixel itself or later pixels, which the mask hides"
+            elif np.array_equal(got.astype(bool), past):
+                hint = "; that is the whole past x_<i: the Row LSTM sees only a cone of it"
+        return Outcome("failed", 0, f"the receptive field differs from the gradient of minigrad.nn.RowLSTM: "
+                                    f"{first_difference(got, expected)}{hint} ({case['label']})")
+    return Outcome("passed", 3, f"the receptive field matches the gradient of minigrad.nn.RowLSTM {where(cases)}")
+
+
+# ------------------------------------------------------------------------------- 12.3, 12.4 bits per pixel
+def reference_bits_per_pixel(logits: np.ndarray, images: np.ndarray) -> float:
+    """-mean log2 softmax(logits)[image] per pixel, by ``cross_entropy`` and ``metrics.bits_per_pixel``."""
+    from minigrad import Tensor
+    from minigrad import functional as F
+    from minigrad.metrics import bits_per_pixel
+
+    nats = F.cross_entropy(Tensor(logits.reshape(-1, logits.shape[-1])), images.reshape(-1), reduction="none")
+    return bits_per_pixel(-nats.data.reshape(len(images), -1).sum(axis=1), images[0].size)
+
+
+def reference_independent_bits(train: np.ndarray, test: np.ndarray, levels: int) -> float:
+    """Bits per pixel of ``test`` under add-one smoothed per-pixel histograms of ``train``."""
+    from minigrad.metrics import bits_per_pixel, independent_pixel_log_prob
+
+    return bits_per_pixel(independent_pixel_log_prob(train, test, levels), test[0].size)
+
+
+def _logits_case(label: str, rng: np.random.Generator, n: int, height: int, width: int, levels: int) -> dict:
+    images = rng.integers(0, levels, size=(n, height, width))
+    return {"label": label, "args": [random_array(rng, (n, height, width, levels), 2.0),
+                                     {"integers": images.tolist()}]}
+
+
+def _hidden_logits(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_logits_case("hidden case, 5 images of 3 x 4, 6 levels", rng, 5, 3, 4, 6),
+            _logits_case("hidden case, 2 images of 4 x 2, 17 levels", rng, 2, 4, 2, 17))
+
+
+def _grade_bits(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        logits, images = (build_argument(spec) for spec in case["args"])
+        got, expected = numbers(answer), np.array(reference_bits_per_pixel(logits, images))
+        if close(got, expected):
+            continue
+        hint = ""
+        raw = -np.take_along_axis(logits, images[..., None], axis=-1).mean() / math.log(2)
+        pixels = images[0].size
+        for why, wrong in (("give nats: divide by ln 2 for bits", expected * math.log(2)),
+                           ("give bits per image: divide by the number of pixels", expected * pixels),
+                           ("use the raw scores as log-probabilities: take the log-softmax first", raw)):
+            if got.size == 1 and close(got.reshape(()), np.array(wrong)):
+                hint = f"; this is what you get if you {why}"
+                break
+        return Outcome("failed", 0, f"bits per pixel differ from minigrad's cross_entropy: "
+                                    f"{first_difference(got.reshape(-1), expected.reshape(-1))}{hint} "
+                                    f"({case['label']})")
+    return Outcome("passed", 3, f"bits per pixel match minigrad's cross_entropy {where(cases)}")
+
+
+def _histogram_case(label: str, rng: np.random.Generator, n_train: int, n_test: int, height: int, width: int,
+                    levels: int) -> dict:
+    # Each position has its own preferred level, so one histogram pooled over positions is wrong.
+    preferred = rng.integers(0, levels, size=(height, width))
+
+    def draw(n: int) -> np.ndarray:
+        noise = rng.integers(0, levels, size=(n, height, width))
+        return np.where(rng.random((n, height, width)) < 0.6, preferred, noise)
+    train, test = draw(n_train), draw(n_test)
+    seen = (train.reshape(n_train, -1, 1) == np.arange(levels)).any(axis=0)  # (positions, levels)
+    unseen = np.argwhere(~seen)
+    if len(unseen):  # a level never seen at a position: only the smoothing keeps it possible
+        test.reshape(n_test, -1)[0, unseen[0, 0]] = unseen[0, 1]
+    return {"label": label, "args": [{"integers": train.tolist()}, {"integers": test.tolist()}, {"number": levels}]}
+
+
+def _hidden_histogram(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_histogram_case("hidden case, 40 images of 3 x 3, 7 levels", rng, 40, 15, 3, 3, 7),
+            _histogram_case("hidden case, 12 images of 2 x 5, 17 levels", rng, 12, 6, 2, 5, 17))
+
+
+def _grade_histogram(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        train, test, levels = (build_argument(spec) for spec in case["args"])
+        got, expected = numbers(answer), np.array(reference_independent_bits(train, test, levels))
+        if close(got, expected):
+            continue
+        hint = ""
+        pooled = np.bincount(train.ravel(), minlength=levels) + 1.0
+        pooled_bits = -np.log2(pooled / pooled.sum())[test].mean()
+        if not np.all(np.isfinite(got)):
+            hint = "; a level never seen at a position gets probability 0 without add-one smoothing"
+        elif got.size == 1 and close(got.reshape(()), np.array(pooled_bits)):
+            hint = "; this is one histogram pooled over all positions: count each pixel position separately"
+        return Outcome("failed", 0, f"bits per pixel differ from minigrad.metrics.independent_pixel_log_prob: "
+                                    f"{first_difference(got.reshape(-1), expected.reshape(-1))}{hint} "
+                                    f"({case['label']})")
+    return Outcome("passed", 3, f"bits per pixel match minigrad.metrics.independent_pixel_log_prob {where(cases)}")
+
+
+QUESTIONS = (
+    Question(qid="12.1", points=2, title="The Row LSTM's masked input kernel", answer="input_mask",
+             kind="numbers", visible=(_mask_case("visible case, kernel 3, mask A", 3, False),),
+             hidden=_hidden_mask, grade=_grade_mask,
+             borrowed=("minigrad.nn.RowLSTM",)),
+    Question(qid="12.2", points=3, title="The Row LSTM's receptive field", answer="row_lstm_context",
+             kind="numbers", visible=(_context_case("visible case, 6 x 8, kernel 3", 6, 8, 4, 5, 3),),
+             hidden=_hidden_context, grade=_grade_context,
+             borrowed=("minigrad.nn.RowLSTM", "minigrad.autograd.backward")),
+    Question(qid="12.3", points=3, title="Negative log-likelihood in bits per pixel", answer="nll_bits_per_pixel",
+             kind="numbers", visible=(_logits_case("visible case, 3 images of 2 x 3, 4 levels",
+                                                   np.random.default_rng(1201), 3, 2, 3, 4),),
+             hidden=_hidden_logits, grade=_grade_bits),
+    Question(qid="12.4", points=3, title="The independent-pixel baseline", answer="independent_pixel_bits",
+             kind="numbers", visible=(_histogram_case("visible case, 20 images of 2 x 3, 5 levels",
+                                                      np.random.default_rng(1202), 20, 8, 2, 3, 5),),
+             hidden=_hidden_histogram, grade=_grade_histogram),
+)
