@@ -36,7 +36,7 @@ NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanit
 NOTEBOOK_TESTS = $(BIN)/python -m pytest -q -n 2 --dist loadfile $(NBVAL) $(NOTEBOOK_DIRS)
 SEEDS ?= 2 3 4
 
-.PHONY: help book pdf slides test test-portable reseed models site-check exercises outputs lab serve clean
+.PHONY: help book pdf slides test test-portable reseed models site-check exercises gradescope outputs lab serve clean
 
 help:  ## List the commands.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -95,6 +95,11 @@ reseed: $(READY)  ## Execute notebooks with other seeds, claims included: make r
 
 models: $(READY)  ## Run every heavy script in scripts/ in full (long): it rewrites the results in book/results/.
 	@for script in scripts/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+gradescope: $(READY)  ## Gradescope's autograder zip for one chapter: make gradescope CHAPTER=04 (into _build/gradescope/).
+	@test -n "$(CHAPTER)" || { echo 'usage: make gradescope CHAPTER=NN [PENALTY_PER_DAY=0.1 MAX_DAYS_LATE=3]'; exit 2; }
+	$(BIN)/python -m minigrad.grading.gradescope $(CHAPTER) --out _build/gradescope \
+		$(if $(PENALTY_PER_DAY),--penalty-per-day $(PENALTY_PER_DAY)) $(if $(MAX_DAYS_LATE),--max-days-late $(MAX_DAYS_LATE))
 
 exercises: $(READY)  ## Generate exercises/ from solutions/, then execute both and store their outputs.
 	$(BIN)/python -m minigrad.grading.generate --exercises-dir exercises solutions/*.ipynb
