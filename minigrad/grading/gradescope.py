@@ -224,6 +224,8 @@ def build(chapter: str, out: Path, policy: LatePolicy = LatePolicy()) -> Path:
     chapter = f"{int(chapter):02d}" if str(chapter).isdigit() else str(chapter)
     if chapter not in CHAPTERS:
         raise ValueError(f"no exercises for chapter {chapter!r}; chapters with exercises: {', '.join(CHAPTERS)}")
+    if not TEMPLATES.is_dir():
+        raise ValueError(f"no scripts in {TEMPLATES}: build the autograder from a clone of the repository")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     secret_path = out / "secret"
