@@ -129,6 +129,8 @@ def results_json(result: "NotebookResult", settings: dict, submission_metadata: 
     score = round(result.total * factor, 2)
     run = f" ({_markdown(result.run_message)})" if result.run_message else ""
     lines = [f"**{result.total}/{result.max_score}** before any late penalty; run {_markdown(result.run_status)}{run}."]
+    lines.append(f"Notebook SHA-256 {result.sha256 or '-'}; hidden cases seed "
+                 f"{result.seed if result.seed is not None else '-'}.")
     if late > 0:
         lines.append(f"Submitted {late:.2f} days late: the score is multiplied by {factor:.2f}.")
     if result.sandbox:
