@@ -131,10 +131,10 @@ def results_json(result: "NotebookResult", settings: dict, submission_metadata: 
     lines = [f"**{result.total}/{result.max_score}** before any late penalty; run {_markdown(result.run_status)}{run}."]
     lines.append(f"Notebook SHA-256 {result.sha256 or '-'}; hidden cases seed "
                  f"{result.seed if result.seed is not None else '-'}.")
+    if result.sandbox:
+        lines.insert(0, f"WARNING: {_markdown(result.sandbox)}")
     if late > 0:
         lines.append(f"Submitted {late:.2f} days late: the score is multiplied by {factor:.2f}.")
-    if result.sandbox:
-        lines.append(f"**Warning**: {_markdown(result.sandbox)}")
     lines += [f"- {_markdown(f.kind)}: {_markdown(f.message)}" for f in result.findings]
     tests = []
     for q in result.questions:
