@@ -284,22 +284,28 @@ QUESTIONS = (
         visible=(_attention_case("visible case, T = 5, D = 4, d = 3, d_v = 3", _VISIBLE_RNG, 5, 4, 3, 3),),
         hidden=_hidden_attention,
         grade=_grade_against(reference_causal_attention, _attention_slips, "causal scaled dot-product attention", 3),
+        borrowed=("minigrad.nn.SelfAttention", "minigrad.nn.attention.dot_product_attention"), difficulty=2, minutes=25,
     ),
     Question(
         qid="14.2", points=3, title="The linear recurrence by a parallel scan", answer="parallel_scan",
         kind="numbers", visible=(_scan_case("visible case, T = 10, H = 2", _VISIBLE_RNG, 10, 2),),
         hidden=_hidden_scan,
         grade=_grade_against(reference_recurrence, _scan_slips, "the loop h_t = a_t h_(t-1) + b_t", 3),
+        borrowed=("minigrad.scan.scan_recurrence", "minigrad.scan.loop_recurrence", "minigrad.scan.linear_recurrence"),
+        difficulty=2, minutes=30,
     ),
     Question(
         qid="14.3", points=4, title="The backward pass of the linear recurrence",
         answer="recurrence_gradients", kind="numbers",
         visible=(_gradient_case("visible case, T = 6, H = 2", _VISIBLE_RNG, 6, 2),),
         hidden=_hidden_gradients, grade=_grade_gradients,
+        borrowed=("minigrad.autograd.backward", "minigrad.scan.linear_recurrence"), difficulty=3,
+        minutes=35,
     ),
     Question(
         qid="14.4", points=3, title="A minGRU layer", answer="min_gru", kind="numbers",
         visible=(_min_gru_case("visible case, T = 4, B = 2, D = 3, H = 2", _VISIBLE_RNG, 4, 2, 3, 2),),
         hidden=_hidden_min_gru, grade=_grade_against(reference_min_gru, _min_gru_slips, "nn.MinGRU", 3),
+        borrowed=("minigrad.nn.MinGRU",), difficulty=2, minutes=25,
     ),
 )
