@@ -243,6 +243,12 @@ class Sandbox:
         for name in _ETC:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         created: set[str] = set()
+        # The course itself may live under /tmp (a clone in a scratch folder): then /tmp is a tmpfs of
+        # its own, as limited as the sandbox's, with the course's folders bound inside it.
+        under_tmp = any(path == "/tmp" or path.startswith("/tmp/") for path in self._read_only)
+        if under_tmp:
+            args += ["--size", str(self.limits.disk_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
+            created.add("/tmp")
         for path in self._read_only:
             for parent in reversed(Path(path).parents):  # made 0755, or a uid of its own cannot reach it
                 if str(parent) != "/" and str(parent) not in created:
@@ -253,6 +259,8 @@ class Sandbox:
                  "--size", str(self.limits.disk_bytes), "--perms", "0755", "--tmpfs", str(_INSIDE)]
         for name in ("work", "home", "tmp", "ipc", "out"):
             args += ["--perms", "1777" if name == "tmp" else "0777", "--dir", str(_INSIDE / name)]
+        if under_tmp:
+            return args
         return [*args, "--symlink", str(_INSIDE / "tmp"), "/tmp"]
 
     # ----------------------------------------------------------------------------- one kernel
