@@ -82,7 +82,7 @@ $(BWRAP):
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
 
 test: $(READY) $(BWRAP)  ## Run every test: the package's tests, then every notebook (its claims, and the outputs that are the same on every machine).
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 	$(NOTEBOOK_TESTS)
 
 test-portable: $(READY)  ## Run the notebook tests again under another floating-point dispatch (as on another CPU).
