@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -9,7 +12,10 @@ from minigrad.display import show_numpy_scalars_plainly
 
 
 def test_outside_ipython_nothing_is_registered():
-    assert show_numpy_scalars_plainly() is False
+    code = "import minigrad, sys; from minigrad.display import show_numpy_scalars_plainly as s; " \
+           "print(s(), 'IPython' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]  # nothing registered, and IPython never imported
 
 
 def test_in_a_kernel_numpy_scalars_show_as_python_numbers():
