@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -80,3 +81,31 @@ def test_every_check_line_is_compared(path):
     for index, cell in cells(path):
         if any(line.startswith("check(") for line in source(cell).splitlines()):
             assert is_compared(cell), f"cell {index} calls check() but is not compared: run `make exercises`"
+
+
+NUMBERED_CHAPTERS = [p for p in CHAPTERS if p.name[:2].isdigit()]
+DIAGRAM_FIGURE = re.compile(r"```\{glue:figure\}\s+(diagram-[\w.-]+)[ \t]*\n((?::[^\n]*\n)*)")
+MIN_CLAIMS = 3
+
+
+def glued_keys(path: Path) -> set[str]:
+    return {output["metadata"]["scrapbook"]["name"] for _, cell in cells(path) for output in cell.get("outputs", [])
+            if "scrapbook" in output.get("metadata", {})}
+
+
+@pytest.mark.parametrize("path", NUMBERED_CHAPTERS, ids=lambda p: p.name)
+def test_every_chapter_asserts_its_claims(path):
+    asserts = sum(isinstance(node, ast.Assert) for _, cell in cells(path) if "claims" in tags(cell)
+                  for node in ast.walk(ast.parse(source(cell))))
+    assert asserts >= MIN_CLAIMS, f"{asserts} claim asserts; a chapter checks at least {MIN_CLAIMS} of its claims"
+
+
+@pytest.mark.parametrize("path", NUMBERED_CHAPTERS, ids=lambda p: p.name)
+def test_every_chapter_draws_its_networks(path):
+    figures = [(m.group(1), m.group(2)) for _, cell in cells(path, "markdown")
+               for m in DIAGRAM_FIGURE.finditer(source(cell)) if ":figclass: diagram" in m.group(2)]
+    assert figures, "no architecture diagram ({glue:figure} diagram-... with :figclass: diagram)"
+    glued = glued_keys(path)
+    for key, options in figures:
+        assert key in glued, f"{key} is shown but not glued"
+        assert ":name:" in options and ":alt:" in options, f"{key} needs a :name: and :alt: text"
