@@ -18,7 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import close, first_difference, numbers, random_array, same_expression, three_ways, where
+from minigrad.grading.common import (close, first_difference, grade_derivation, numbers, random_array,
+                                     same_expression, three_ways, where)
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument, decode_expression
 from minigrad.symbolic import equal, sigmoid, substitute, unexpected_symbols
@@ -301,21 +302,7 @@ def _hidden_mgu(rng: np.random.Generator) -> tuple[dict, ...]:
             _mgu_case("hidden case, B = 1, D = 4, H = 1", rng, 1, 4, 1))
 
 
-def _grade_mgu(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
-    for case, answer in zip(cases, answers):
-        args = [build_argument(spec) for spec in case["args"]]
-        got, references = numbers(answer), reference_mgu_state_gradient(*args)
-        if close(got, references["autograd"]):
-            if close(got, references["finite"], 1e-6):
-                continue
-            return Outcome("failed", 0, f"∂L/∂h differs from finite differences: "
-                                        f"{first_difference(got, references['finite'])} ({case['label']})")
-        hint = next((f"; this is what you get if you {why}" for why, wrong in _mgu_mistakes(*args).items()
-                     if close(got, wrong)), "")
-        return Outcome("failed", 0, f"∂L/∂h differs from autograd: {first_difference(got, references['autograd'])}"
-                                    f"{hint} ({case['label']})")
-    return Outcome("passed", 4, f"∂L/∂h of the minimal gated unit matches autograd and finite differences "
-                                f"{where(cases)}")
+_grade_mgu = grade_derivation("∂L/∂h", reference_mgu_state_gradient, _mgu_mistakes, 4, "of the minimal gated unit")
 
 
 _VISIBLE_RNG = np.random.default_rng(2009)

@@ -17,7 +17,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import close, first_difference, numbers, random_array, same_expression, three_ways, where
+from minigrad.grading.common import (close, first_difference, grade_derivation, numbers, random_array,
+                                     same_expression, three_ways, where)
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument, decode_expression
 from minigrad.symbolic import equal, sigmoid, substitute, unexpected_symbols
@@ -284,21 +285,7 @@ def _hidden_peephole(rng: np.random.Generator) -> tuple[dict, ...]:
             _peephole_case("hidden case, B = 1, D = 4, H = 1", rng, 1, 4, 1))
 
 
-def _grade_peephole(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
-    for case, answer in zip(cases, answers):
-        args = [build_argument(spec) for spec in case["args"]]
-        got, references = numbers(answer), reference_peephole_cell_gradient(*args)
-        if close(got, references["autograd"]):
-            if close(got, references["finite"], 1e-6):
-                continue
-            return Outcome("failed", 0, f"∂L/∂c differs from finite differences: "
-                                        f"{first_difference(got, references['finite'])} ({case['label']})")
-        hint = next((f"; this is what you get if you {why}" for why, wrong in _peephole_mistakes(*args).items()
-                     if close(got, wrong)), "")
-        return Outcome("failed", 0, f"∂L/∂c differs from autograd: {first_difference(got, references['autograd'])}"
-                                    f"{hint} ({case['label']})")
-    return Outcome("passed", 4, f"∂L/∂c of the peephole LSTM matches autograd and finite differences "
-                                f"{where(cases)}")
+_grade_peephole = grade_derivation("∂L/∂c", reference_peephole_cell_gradient, _peephole_mistakes, 4, "of the peephole LSTM")
 
 
 QUESTIONS = (

@@ -8,12 +8,15 @@ Every function runs in the grader's process, on answers that crossed the wire as
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from minigrad.grading.registry import Outcome
+from minigrad.grading.wire import build_argument
+
 __all__ = ["TOL", "where", "numbers", "random_array", "close", "close_scalar", "apart", "versus",
-           "first_difference", "three_ways", "same_expression"]
+           "first_difference", "three_ways", "same_expression", "grade_derivation"]
 
 TOL = 1e-8
 """The default relative and absolute tolerance of :func:`close` and :func:`first_difference`."""
@@ -124,3 +127,32 @@ def same_expression(got: Any, expected: Any) -> bool:
     from minigrad.symbolic import equal, numerically_equal
 
     return equal(got, expected) or numerically_equal(got, expected)
+
+
+def grade_derivation(quantity: str, reference: Callable[..., dict], mistakes: Callable[..., dict], points: int,
+                     what: str) -> Callable[[Sequence[dict], Sequence[Any]], Outcome]:
+    """The grade function of a derived gradient: right when it matches autograd and finite differences.
+
+    Args:
+        quantity: what the answer computes, for the messages (``"∂L/∂h"``).
+        reference: ``reference(*args)`` gives ``{"autograd": ..., "finite": ...}`` on a case's arguments.
+        mistakes: ``mistakes(*args)`` gives ``{why: wrong answer}`` for the slips to name.
+        points: the credit when every case passes.
+        what: the object of the success message (``"of the minimal gated unit"``).
+    """
+    def grade(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+        for case, answer in zip(cases, answers):
+            args = [build_argument(spec) for spec in case["args"]]
+            got, references = numbers(answer), reference(*args)
+            if close(got, references["autograd"]):
+                if close(got, references["finite"], 1e-6):
+                    continue
+                return Outcome("failed", 0, f"{quantity} differs from finite differences: "
+                                            f"{first_difference(got, references['finite'])} ({case['label']})")
+            hint = next((f"; this is what you get if you {why}" for why, wrong in mistakes(*args).items()
+                         if close(got, wrong)), "")
+            return Outcome("failed", 0, f"{quantity} differs from autograd: "
+                                        f"{first_difference(got, references['autograd'])}{hint} ({case['label']})")
+        return Outcome("passed", points, f"{quantity} {what} matches autograd and finite differences {where(cases)}")
+
+    return grade
