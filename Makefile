@@ -28,6 +28,9 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# Matplotlib's font cache lives with the environment that built it: a cache in the home folder,
+# shared with other environments, can name fonts that are gone (each then warns in a cell's output).
+export MPLCONFIGDIR := $(CURDIR)/$(VENV)/matplotlib
 
 NOTEBOOK_DIRS := book exercises solutions
 # Lax mode: every cell must run (the hidden claim cells assert each result), and only the cells
