@@ -16,6 +16,11 @@ does not need here:
   scripts, on every page, for the theme's "search as you type", which this site leaves off: the
   search box sends the reader to ``search.html``, which still loads them.
 
+- the theme's and extensions' scripts in ``<head>`` (``doctools``, ``copybutton``, ``togglebutton``
+  and the like), loaded one after another before the page can show anything, although each only
+  acts once the page is read: they are marked ``defer``, so they still run in the same order, before
+  ``DOMContentLoaded``, but after the first paint (:func:`defer_scripts`; not on ``search.html``,
+  whose index script calls the search code as soon as it loads).
 - the plots' full-colour PNGs (``_images/*.png``, high-resolution for sharp screens): a plot has
   flat fills, lines and antialiased edges in a few thousand colours, which a 256-colour palette
   (median cut, no dithering) holds with every pixel within a few levels of the original, at about
@@ -51,6 +56,7 @@ PRIVATE_CODE_POINT = re.compile(r"\"\\(f[0-9a-f]{3})\"")
 # Free;font-style:normal;font-weight:900;src:url(../vendor/fontawesome/webfonts/fa-solid-900.woff2) ...}`.
 FONT_FACE = re.compile(r"@font-face\{([^}]*?)src:url\(\.\./vendor/fontawesome/webfonts/([\w-]+)\.woff2\)[^}]*\}")
 ICON_SCRIPT_TAG = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
+BLOCKING_SCRIPT_TAG = re.compile(r'<script((?: data-[\w-]+="[^"]*")*) src="([^"]*_static/[^"]*)"></script>')
 SEARCH_SCRIPT_TAGS = re.compile(
     r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>')
 
@@ -107,6 +113,11 @@ def write_subset_fonts(outdir: Path, code_points: set[int]) -> int:
     return saved
 
 
+def defer_scripts(html: str) -> str:
+    """``html`` with every script that blocks rendering from ``_static/`` marked ``defer`` (same order)."""
+    return BLOCKING_SCRIPT_TAG.sub(r'<script defer\1 src="\2"></script>', html)
+
+
 def palette_png(path: Path, tolerance: int = 12) -> int:
     """Rewrite an opaque RGB(A) PNG with a 256-colour palette if that is smaller and faithful.
 
@@ -149,8 +160,8 @@ def _lighten(app: Sphinx, exception: Exception | None) -> None:
     for page in _pages(outdir):
         html = page.read_text(encoding="utf-8")
         lighter = ICON_SCRIPT_TAG.sub("", html)
-        if page.name != "search.html":
-            lighter = SEARCH_SCRIPT_TAGS.sub("", lighter)
+        if page.name != "search.html":  # the search page's index script runs at once: leave its order
+            lighter = defer_scripts(SEARCH_SCRIPT_TAGS.sub("", lighter))
         if lighter != html:
             page.write_text(lighter, encoding="utf-8")
     images = sum(palette_png(png) for png in sorted((outdir / "_images").glob("*.png")))

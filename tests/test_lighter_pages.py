@@ -104,3 +104,19 @@ def test_images_a_palette_would_spoil_are_left_alone(tmp_path):
     for path in (noise, clear):
         before = path.read_bytes()
         assert lighter_pages.palette_png(path) == 0 and path.read_bytes() == before
+
+
+def test_scripts_that_block_the_first_paint_are_deferred_in_order():
+    head = ('<script src="../_static/documentation_options.js?v=1"></script>'
+            '<script>let toggleHintShow = "show";</script>'
+            '<script data-sd-tabs-storage-prefix="tab-" src="../_static/design-tabs.js"></script>'
+            '<script async="async" src="../_static/sphinx-thebe.js"></script>'
+            '<script defer src="../_static/mathjax/startup.js"></script>'
+            '<script src="https://example.org/x.js"></script>')
+    deferred = lighter_pages.defer_scripts(head)
+    assert deferred == ('<script defer src="../_static/documentation_options.js?v=1"></script>'
+                        '<script>let toggleHintShow = "show";</script>'
+                        '<script defer data-sd-tabs-storage-prefix="tab-" src="../_static/design-tabs.js"></script>'
+                        '<script async="async" src="../_static/sphinx-thebe.js"></script>'
+                        '<script defer src="../_static/mathjax/startup.js"></script>'
+                        '<script src="https://example.org/x.js"></script>')
