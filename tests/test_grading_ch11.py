@@ -19,7 +19,8 @@ def forward(tokens, children, E, W, b):
     return states
 
 
-def backward(tokens, children, E, W, b, g, tanh_derivative=True, transpose=True, swap=False, only_root=False):
+def backward(tokens, children, E, W, b, g, tanh_derivative=True, transpose=True, swap=False, only_root=False,
+             left_for_both=False, assign=False, right_first=False):
     """δ for every node and dL/dW, with one step optionally done wrong."""
     states, H = forward(tokens, children, E, W, b), E.shape[1]
     delta, grad_W = np.zeros_like(states), np.zeros_like(W)
@@ -28,9 +29,14 @@ def backward(tokens, children, E, W, b, g, tanh_derivative=True, transpose=True,
     for j in reversed(inner):
         grad_a = (1 - states[j] ** 2) * delta[j] if tanh_derivative else delta[j]
         left, right = children[j]
-        if not only_root or j == inner[-1]:
-            grad_W += np.outer(grad_a, np.concatenate([states[left], states[right]]))
+        pair = [states[right], states[left]] if right_first else [states[left], states[right]]
+        if assign:  # `=` where `+=` belongs: the last node visited overwrites the rest
+            grad_W = np.outer(grad_a, np.concatenate(pair))
+        elif not only_root or j == inner[-1]:
+            grad_W += np.outer(grad_a, np.concatenate(pair))
         halves = (W[:, :H], W[:, H:])[::-1] if swap else (W[:, :H], W[:, H:])
+        if left_for_both:
+            halves = (W[:, :H], W[:, :H])
         delta[left], delta[right] = ((h.T if transpose else h) @ grad_a for h in halves)
     return delta, grad_W
 
@@ -56,10 +62,23 @@ def test_the_references_agree_with_finite_differences():
     np.testing.assert_allclose(refs["autograd"], refs["finite"], rtol=1e-6, atol=1e-9)
 
 
+def forward_halves(tokens, children, E, W, b, halves):
+    """The forward pass with the left and right child multiplied by the halves of W named in `halves`."""
+    H = E.shape[1]
+    half = {"L": W[:, :H], "R": W[:, H:]}
+    states = np.zeros((len(tokens), H))
+    for j, (token, (left, right)) in enumerate(zip(tokens, children)):
+        states[j] = E[token] if token >= 0 else np.tanh(half[halves[0]] @ states[left] + half[halves[1]] @ states[right] + b)
+    return states
+
+
 @pytest.mark.parametrize("answer, status, reason", [
     (forward, "passed", "matches minigrad.nn.TreeRNN"),
     (lambda *a: forward(*a)[-1], "failed", "not only the root"),
     (lambda t, c, E, W, b: forward(t, c, E, W, 0 * b), "failed", "differ from minigrad.nn.TreeRNN"),
+    (lambda *a: forward_halves(*a, "RL"), "failed", "the children are swapped"),
+    (lambda *a: forward_halves(*a, "LL"), "failed", "both children are multiplied by the left half of W"),
+    (lambda *a: forward_halves(*a, "RR"), "failed", "both children are multiplied by the right half of W"),
 ])
 def test_forward_pass(answer, status, reason):
     result = outcome("11.1", answer)
@@ -71,6 +90,7 @@ def test_forward_pass(answer, status, reason):
     ({"tanh_derivative": False}, "failed", "leave out the tanh derivative"),
     ({"transpose": False}, "failed", "instead of their transposes"),
     ({"swap": True}, "failed", "right half of W"),
+    ({"left_for_both": True}, "failed", "multiply both children by W_L: the right child's weight is W_R"),
 ])
 def test_leaf_gradient(options, status, reason):
     result = outcome("11.2", lambda t, c, E, W, b, g, leaf: backward(t, c, E, W, b, g, **options)[0][int(leaf)])
@@ -81,6 +101,10 @@ def test_leaf_gradient(options, status, reason):
     ({}, "passed", "matches autograd and finite differences"),
     ({"only_root": True}, "failed", "keep only the root's term"),
     ({"tanh_derivative": False}, "failed", "leave out the tanh derivative"),
+    ({"assign": True}, "failed", "as `=` instead of `+=` does"),
+    ({"right_first": True}, "failed", "stack the children as [h_right; h_left]"),
+    ({"swap": True}, "failed", "right half of W"),
+    ({"left_for_both": True}, "failed", "multiply both children by W_L"),
 ])
 def test_weight_gradient(options, status, reason):
     result = outcome("11.3", lambda t, c, E, W, b, g: backward(t, c, E, W, b, g, **options)[1])

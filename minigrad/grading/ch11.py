@@ -18,15 +18,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import close, first_difference, numbers, random_array, where
+from minigrad.grading.common import close, first_difference, grade_derivation, numbers, random_array, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
 __all__ = ["QUESTIONS", "tree_case", "reference_states", "reference_leaf_gradient", "reference_weight_gradient",
            "reference_every_node_gradient"]
-
-_FINITE_TOL = 1e-6
-
 
 # ------------------------------------------------------------------------------- cases
 def _random_nested(rng: np.random.Generator, leaves: int, vocab: int) -> Any:
@@ -86,24 +83,45 @@ def _depth(children: list[list[int]], node: int) -> int:
     return depth
 
 
+def _named(*args: Any) -> dict:
+    """A case's built arguments by name (11.4's one gradient per node as ``G``)."""
+    named = dict(zip(("tokens", "children", "E", "W", "b", "g", "leaf"), args))
+    if "g" in named and named["g"].ndim == 2:  # 11.4: one gradient per node
+        named["G"] = named.pop("g")
+    return named
+
+
 def _unpack(case: dict) -> dict:
-    names = ("tokens", "children", "E", "W", "b", "g", "leaf")
-    unpacked = dict(zip(names, (build_argument(spec) for spec in case["args"])))
-    if "g" in unpacked and unpacked["g"].ndim == 2:  # 11.4: one gradient per node
-        unpacked["G"] = unpacked.pop("g")
-    return unpacked
+    return _named(*(build_argument(spec) for spec in case["args"]))
+
+
+def _on_arguments(function: Callable[[dict], Any]) -> Callable[..., Any]:
+    """``function`` of the named arguments, called the way :func:`grade_derivation` calls a reference
+    and the slips: on a case's built arguments."""
+    return lambda *args: function(_named(*args))
 
 
 # ------------------------------------------------------------------------------- references
-def _numpy_states(a: dict, leaf_vector: tuple[int, np.ndarray] | None = None, W: np.ndarray | None = None) -> np.ndarray:
-    """Every node's vector by the recursion, optionally with one leaf's vector or W replaced."""
+_HALVES = "LR"
+"""Which half of W each child is multiplied by: the left child by W_L = W[:, :H], the right by W_R = W[:, H:]."""
+
+
+def _numpy_states(a: dict, leaf_vector: tuple[int, np.ndarray] | None = None, W: np.ndarray | None = None,
+                  halves: str = _HALVES) -> np.ndarray:
+    """Every node's vector by the recursion, optionally with one leaf's vector or W replaced.
+
+    ``halves`` names the half of W the left and the right child are multiplied by (``"RL"``: the
+    children swapped, ``"LL"``: W_L for both), for the forward pass of a common slip.
+    """
     W = a["W"] if W is None else W
-    states = np.zeros((len(a["tokens"]), a["E"].shape[1]))
+    hidden = a["E"].shape[1]
+    half = {"L": W[:, :hidden], "R": W[:, hidden:]}
+    states = np.zeros((len(a["tokens"]), hidden))
     for j, (token, kids) in enumerate(zip(a["tokens"], a["children"])):
         if token >= 0:
             states[j] = a["E"][token]
         else:
-            states[j] = np.tanh(W @ np.concatenate([states[kids[0]], states[kids[1]]]) + a["b"])
+            states[j] = np.tanh(half[halves[0]] @ states[kids[0]] + half[halves[1]] @ states[kids[1]] + a["b"])
         if leaf_vector is not None and j == leaf_vector[0]:
             states[j] = leaf_vector[1]
     return states
@@ -140,9 +158,7 @@ def reference_states(case: dict) -> np.ndarray:
     return _model_run(_unpack(case))[1]
 
 
-def reference_leaf_gradient(case: dict) -> dict[str, np.ndarray]:
-    """11.2: ∂L/∂h_leaf by autograd and by central differences, L = g · h_root."""
-    a = _unpack(case)
+def _leaf_references(a: dict) -> dict[str, np.ndarray]:
     model, _, own = _model_run(a)
     leaf = int(a["leaf"])
     autograd = model.embedding.weight.grad[own[leaf]].copy()
@@ -157,54 +173,66 @@ def reference_leaf_gradient(case: dict) -> dict[str, np.ndarray]:
     return {"autograd": autograd, "finite": finite}
 
 
-def reference_weight_gradient(case: dict) -> dict[str, np.ndarray]:
-    """11.3: ∂L/∂W by autograd and by central differences, L = g · h_root."""
+def reference_leaf_gradient(case: dict) -> dict[str, np.ndarray]:
+    """11.2: ∂L/∂h_leaf by autograd and by central differences, L = g · h_root."""
+    return _leaf_references(_unpack(case))
+
+
+def _weight_references(a: dict) -> dict[str, np.ndarray]:
     from minigrad.bptt import central_differences
 
-    a = _unpack(case)
     model, _, _ = _model_run(a)
-    finite = central_differences(lambda p: float(_numpy_states(a, W=p["W"])[-1] @ a["g"]), {"W": a["W"]})["W"]
-    return {"autograd": model.W.grad.copy(), "finite": finite}
+    if "G" in a:
+        loss = lambda p: float(np.sum(_numpy_states(a, W=p["W"]) * a["G"]))  # noqa: E731
+    else:
+        loss = lambda p: float(_numpy_states(a, W=p["W"])[-1] @ a["g"])  # noqa: E731
+    return {"autograd": model.W.grad.copy(), "finite": central_differences(loss, {"W": a["W"]})["W"]}
+
+
+def reference_weight_gradient(case: dict) -> dict[str, np.ndarray]:
+    """11.3: ∂L/∂W by autograd and by central differences, L = g · h_root."""
+    return _weight_references(_unpack(case))
 
 
 def reference_every_node_gradient(case: dict) -> dict[str, np.ndarray]:
     """11.4: ∂L/∂W by autograd and by central differences, L = Σ_j G_j · h_j."""
-    from minigrad.bptt import central_differences
-
-    a = _unpack(case)
-    model, _, _ = _model_run(a)
-    finite = central_differences(lambda p: float(np.sum(_numpy_states(a, W=p["W"]) * a["G"])), {"W": a["W"]})["W"]
-    return {"autograd": model.W.grad.copy(), "finite": finite}
+    return _weight_references(_unpack(case))
 
 
 # ------------------------------------------------------------------------------- common mistakes
-def _messages(a: dict, tanh_derivative: bool = True, transpose: bool = True, swap: bool = False) -> tuple:
-    """δ_j = ∂L/∂h_j for every node and ∇_{a_j} L for inner nodes, with one step optionally wrong."""
+_SWAPPED = "send the left child the right half of W (and the right child the left half)"
+_LEFT_FOR_BOTH = "multiply both children by W_L: the right child's weight is W_R = W[:, H:]"
+
+
+def _messages(a: dict, tanh_derivative: bool = True, transpose: bool = True, halves: str = _HALVES) -> tuple:
+    """δ_j = ∂L/∂h_j for every node and ∇_{a_j} L for inner nodes, with one step optionally wrong
+    (``halves`` as in :func:`_numpy_states`, for the way down only)."""
     states = _numpy_states(a)
     hidden = states.shape[1]
+    half = {"L": a["W"][:, :hidden], "R": a["W"][:, hidden:]}
     delta, grad_a = np.zeros_like(states), np.zeros_like(states)
     delta[-1] = a["g"]
     for j in range(len(states) - 1, -1, -1):
-        kids = a["children"][j]
         if a["tokens"][j] >= 0:
             continue
         grad_a[j] = (1 - states[j] ** 2) * delta[j] if tanh_derivative else delta[j]
-        halves = (a["W"][:, :hidden], a["W"][:, hidden:])
-        if swap:
-            halves = halves[::-1]
-        for kid, half in zip(kids, halves):
-            delta[kid] = (half.T if transpose else half) @ grad_a[j]
+        for kid, name in zip(a["children"][j], halves):
+            delta[kid] = (half[name].T if transpose else half[name]) @ grad_a[j]
     return states, delta, grad_a
 
 
-def _weight_gradient(states: np.ndarray, grad_a: np.ndarray, a: dict, only_root: bool = False) -> np.ndarray:
-    hidden = states.shape[1]
-    total = np.zeros((hidden, 2 * hidden))
-    inner = [j for j, t in enumerate(a["tokens"]) if t < 0]
-    for j in inner[-1:] if only_root else inner:
-        kids = a["children"][j]
-        total += np.outer(grad_a[j], np.concatenate([states[kids[0]], states[kids[1]]]))
-    return total
+def _outer_products(states: np.ndarray, grad_a: np.ndarray, a: dict, reverse: bool = False) -> dict[int, np.ndarray]:
+    """Each inner node's term ∇_{a_j} L [h_{c1}; h_{c2}]^T of ∂L/∂W (``reverse``: [h_{c2}; h_{c1}])."""
+    terms = {}
+    for j, (token, kids) in enumerate(zip(a["tokens"], a["children"])):
+        if token < 0:
+            pair = [states[kids[0]], states[kids[1]]]
+            terms[j] = np.outer(grad_a[j], np.concatenate(pair[::-1] if reverse else pair))
+    return terms
+
+
+def _weight_gradient(states: np.ndarray, grad_a: np.ndarray, a: dict, reverse: bool = False) -> np.ndarray:
+    return sum(_outer_products(states, grad_a, a, reverse).values())
 
 
 def _every_node_mistakes(a: dict) -> dict[str, np.ndarray]:
@@ -225,55 +253,59 @@ def _leaf_mistakes(a: dict) -> dict[str, np.ndarray]:
     return {
         "leave out the tanh derivative (1 - h_j²) at the nodes on the way": _messages(a, tanh_derivative=False)[1][leaf],
         "multiply by W_L or W_R instead of their transposes": _messages(a, transpose=False)[1][leaf],
-        "send the left child the right half of W (and the right child the left half)": _messages(a, swap=True)[1][leaf],
+        _SWAPPED: _messages(a, halves="RL")[1][leaf],
+        _LEFT_FOR_BOTH: _messages(a, halves="LL")[1][leaf],
     }
 
 
 def _weight_mistakes(a: dict) -> dict[str, np.ndarray]:
     states, _, grad_a = _messages(a)
-    _, _, no_tanh = _messages(a, tanh_derivative=False)
+    terms = _outer_products(states, grad_a, a)
+    root = len(states) - 1
+    single = {f"keep node {j}'s term only, as `=` instead of `+=` does (W is shared: add the outer product "
+              f"of every inner node)": term for j, term in terms.items() if j != root}
     return {
-        "keep only the root's term (W is shared: sum over every inner node)": _weight_gradient(states, grad_a, a, True),
-        "leave out the tanh derivative (use δ_j instead of ∇_{a_j} L)": _weight_gradient(states, no_tanh, a),
+        "keep only the root's term (W is shared: sum over every inner node)": terms[root],
+        **single,
+        "leave out the tanh derivative (use δ_j instead of ∇_{a_j} L)":
+            _weight_gradient(states, _messages(a, tanh_derivative=False)[2], a),
+        "stack the children as [h_right; h_left]: W [h_{c1}; h_{c2}] puts the left child first":
+            _weight_gradient(states, grad_a, a, reverse=True),
+        _SWAPPED: _weight_gradient(states, _messages(a, halves="RL")[2], a),
+        _LEFT_FOR_BOTH: _weight_gradient(states, _messages(a, halves="LL")[2], a),
     }
 
 
 # ------------------------------------------------------------------------------- grading
+_FORWARD_SLIPS = (
+    ("RL", "the children are swapped: h_j = tanh(W [h_left; h_right] + b), the left child (children[j, 0]) "
+           "first"),
+    ("LL", "both children are multiplied by the left half of W: the right child's weight is W[:, H:]"),
+    ("RR", "both children are multiplied by the right half of W: the left child's weight is W[:, :H]"),
+)
+
+
+def _forward_slip(got: np.ndarray, expected: np.ndarray, case: dict) -> str:
+    """``"; why"`` for the slip a wrong 11.1 answer shows, or ``""``."""
+    if got.shape == expected.shape[1:] and close(got, expected[-1]):
+        return "; return every node's vector (n, H), not only the root's"
+    if got.shape != expected.shape:
+        return ""
+    leaves = np.asarray(case["args"][0]["integers"]) >= 0
+    if close(got[leaves], np.tanh(expected[leaves])):
+        return "; a leaf's vector is its embedding row itself, with no tanh"
+    a = _unpack(case)
+    return next((f"; {why}" for halves, why in _FORWARD_SLIPS if close(got, _numpy_states(a, halves=halves))), "")
+
+
 def _grade_states(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     for case, answer in zip(cases, answers):
         got, expected = numbers(answer), reference_states(case)
         if not close(got, expected):
-            hint = ""
-            if got.shape == expected.shape[1:] and close(got, expected[-1]):
-                hint = "; return every node's vector (n, H), not only the root's"
-            leaves = np.asarray(case["args"][0]["integers"]) >= 0
-            if got.shape == expected.shape and close(got[leaves], np.tanh(expected[leaves])):
-                hint = "; a leaf's vector is its embedding row itself, with no tanh"
             return Outcome("failed", 0, f"the node vectors differ from minigrad.nn.TreeRNN: "
-                                        f"{first_difference(got, expected)}{hint} ({case['label']})")
+                                        f"{first_difference(got, expected)}{_forward_slip(got, expected, case)} "
+                                        f"({case['label']})")
     return Outcome("passed", 3, f"every node vector matches minigrad.nn.TreeRNN {where(cases)}")
-
-
-def _gradient_grader(symbol: str, points: int, reference: Callable[[dict], dict],
-                     mistakes: Callable[[dict], dict[str, np.ndarray]]) -> Callable:
-    def grade(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
-        for case, answer in zip(cases, answers):
-            got, refs = numbers(answer), reference(case)
-            if close(got, refs["autograd"]):
-                if close(got, refs["finite"], _FINITE_TOL):
-                    continue
-                return Outcome("failed", 0, f"{symbol} differs from finite differences: "
-                                            f"{first_difference(got, refs['finite'])} ({case['label']})")
-            hint = ""
-            for why, wrong in mistakes(_unpack(case)).items():
-                if close(got, wrong):
-                    hint = f"; this is what you get if you {why}"
-                    break
-            return Outcome("failed", 0, f"{symbol} differs from autograd: "
-                                        f"{first_difference(got, refs['autograd'])}{hint} ({case['label']})")
-        return Outcome("passed", points, f"{symbol} matches autograd and finite differences {where(cases)}")
-
-    return grade
 
 
 def _hidden(question: str) -> Callable[[np.random.Generator], tuple[dict, ...]]:
@@ -300,7 +332,8 @@ QUESTIONS = (
              reference=reference_states),
     Question(qid="11.2", points=4, title="The gradient at a leaf", answer="leaf_gradient",
              kind="numbers", visible=_VISIBLE["leaf"], hidden=_hidden("leaf"),
-             grade=_gradient_grader("dL/dh_leaf", 4, reference_leaf_gradient, _leaf_mistakes),
+             grade=grade_derivation("dL/dh_leaf", _on_arguments(_leaf_references), _on_arguments(_leaf_mistakes),
+                                    4, "at the leaf"),
              borrowed=("minigrad.nn.TreeRNN", "minigrad.autograd.backward"), difficulty=2, minutes=15,
              hints=("Run tree_forward, set δ_root = g, and visit the inner nodes from the root down "
                     "(in reverse order), passing δ to the children.",
@@ -310,7 +343,8 @@ QUESTIONS = (
              reference=lambda case: reference_leaf_gradient(case)["autograd"]),
     Question(qid="11.3", points=3, title="The gradient of the shared W", answer="weight_gradient",
              kind="numbers", visible=_VISIBLE["weight"], hidden=_hidden("weight"),
-             grade=_gradient_grader("dL/dW", 3, reference_weight_gradient, _weight_mistakes),
+             grade=grade_derivation("dL/dW", _on_arguments(_weight_references), _on_arguments(_weight_mistakes),
+                                    3, "for L = g · h_root"),
              borrowed=("minigrad.nn.TreeRNN", "minigrad.autograd.backward"), difficulty=2, minutes=10,
              hints=("W is shared: add one outer product per inner node, as for W in BPTT.",
                     "At node j add np.outer(∇_a_j, np.concatenate([h_left, h_right])), with ∇_a_j computed "
@@ -318,7 +352,8 @@ QUESTIONS = (
              reference=lambda case: reference_weight_gradient(case)["autograd"]),
     Question(qid="11.4", points=4, title="dL/dW with a loss at every node, derived", answer="every_node_gradient",
              kind="numbers", visible=_VISIBLE["every"], hidden=_hidden("every"),
-             grade=_gradient_grader("dL/dW", 4, reference_every_node_gradient, _every_node_mistakes),
+             grade=grade_derivation("dL/dW", _on_arguments(_weight_references), _on_arguments(_every_node_mistakes),
+                                    4, "for a loss at every node"),
              borrowed=("minigrad.nn.TreeRNN", "minigrad.autograd.backward"), difficulty=3, minutes=25,
              hints=("h_j now reaches L twice: directly, through G_j · h_j, and through its parent.",
                     "δ_j = G_j + (the message from j's parent), where the parent p sends W_L^T ∇_{a_p} L or "
