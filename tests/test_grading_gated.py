@@ -141,6 +141,38 @@ def test_9_1_names_a_wrong_gate_order(order):
     assert outcome.score == 0 and f"in the order {order}" in outcome.message
 
 
+def test_9_2_names_the_two_gradients_stacked_in_the_wrong_order():
+    """Student walk-through: np.stack([dL_da_u, dL_du]) was not recognised (only "the swapped numbers")."""
+    swapped = lambda *args: ch09.reference_update_gate_gradients(*args)[::-1]  # noqa: E731
+    outcome = _grade(_question(ch09, "9.2"), swapped)
+    assert outcome.score == 0 and "stacked in the wrong order" in outcome.message, outcome.message
+    assert "np.stack([dL_du, dL_da_u])" in outcome.message
+
+
+@pytest.mark.parametrize("order", ["z, r, n", "r, n, z"])
+def test_9_2_names_a_wrong_gate_order(order):
+    """As in 9.1: u and n computed from weight blocks read in another order."""
+    position = [order.split(", ").index(name) for name in ("r", "z", "n")]
+
+    def misread(x, h, *blocks_and_grad):
+        *weights, grad_out = blocks_and_grad
+        restacked = [np.concatenate([np.split(w, 3)[k] for k in position]) for w in weights]
+        return ch09.reference_update_gate_gradients(x, h, *restacked, grad_out)
+
+    outcome = _grade(_question(ch09, "9.2"), misread)
+    assert outcome.score == 0 and f"in the order {order}" in outcome.message, outcome.message
+
+
+def test_9_3_names_u_treated_as_a_constant():
+    """Student walk-through: treating u as constant got only the generic message."""
+    def constant_u(h, x, w_u, v_u, b_u, w, v, b):
+        u = sigmoid(b_u + w_u * h + v_u * x)
+        return (1 - u) + u * (1 - sp.tanh(b + w * h + v * x) ** 2) * w
+
+    outcome = _grade(_question(ch09, "9.3"), constant_u)
+    assert outcome.score == 0 and "treats u as a constant" in outcome.message, outcome.message
+
+
 def _gru_dh(tanh_prime):
     """A correct 9.3 answer with tanh'(a) written by ``tanh_prime``."""
     def answer(h, x, w_u, v_u, b_u, w, v, b):

@@ -13,8 +13,9 @@ f that both resets the state the candidate sees and mixes the new state), compar
 
 from __future__ import annotations
 
+import itertools
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -22,7 +23,7 @@ from minigrad.grading.common import (close, first_difference, grade_derivation, 
                                      same_expression, three_ways, where)
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument, decode_expression
-from minigrad.symbolic import equal, sigmoid, substitute, unexpected_symbols
+from minigrad.symbolic import sigmoid, substitute, unexpected_symbols
 
 __all__ = ["QUESTIONS", "reference_gru_step", "reference_update_gate_gradients",
            "simplified_gru_derivative", "reference_mgu_state_gradient"]
@@ -86,21 +87,18 @@ def _grade_gru(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             return Outcome("failed", 0, f"the reset gate is applied before the matrix product; "
                                         f"GRUCell uses n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) "
                                         f"({case['label']})")
-        order = _gate_order(got, args)
+        order = _gate_order(got, args, reference_gru_step)
         if order:
-            return Outcome("failed", 0, f"this is what you get if you read the blocks of weight_ih, weight_hh "
-                                        f"and the biases in the order {order}; GRUCell stacks them as r, z, n "
-                                        f"({case['label']})")
+            return _wrong_order(order, case)
         return Outcome("failed", 0, f"differs from nn.GRUCell: {first_difference(got, expected)} "
                                     f"({case['label']})")
     return Outcome("passed", 3, f"matches nn.GRUCell {where(cases)}")
 
 
-def _gate_order(got: np.ndarray, args: list) -> str:
-    """The gate order (``"z, r, n"``) whose reading of the stacked blocks gives ``got``, or ``""``."""
-    import itertools
-
-    x, h, weight_ih, weight_hh, bias_ih, bias_hh = args
+def _gate_order(got: np.ndarray, args: list, step: Callable[..., np.ndarray]) -> str:
+    """The wrong gate order (``"z, r, n"``) whose reading of the stacked blocks makes ``step`` (a
+    reference, called on the case's arguments) give ``got``, or ``""``."""
+    x, h, weight_ih, weight_hh, bias_ih, bias_hh, *rest = args
     names = ("r", "z", "n")
     for order in itertools.permutations(range(3)):
         if order == (0, 1, 2):
@@ -112,10 +110,15 @@ def _gate_order(got: np.ndarray, args: list) -> str:
             blocks = np.split(a, 3)
             return np.concatenate([blocks[where_is[g]] for g in range(3)])
 
-        r, z, n = _gates(x, h, restack(weight_ih), restack(weight_hh), restack(bias_ih), restack(bias_hh))
-        if close(got, (1 - z) * n + z * h):
+        misread = (restack(weight_ih), restack(weight_hh), restack(bias_ih), restack(bias_hh))
+        if close(got, step(x, h, *misread, *rest)):
             return ", ".join(names[g] for g in order)
     return ""
+
+
+def _wrong_order(order: str, case: dict) -> Outcome:
+    return Outcome("failed", 0, f"this is what you get if you read the blocks of weight_ih, weight_hh and the "
+                                f"biases in the order {order}; GRUCell stacks them as r, z, n ({case['label']})")
 
 
 # ---------------------------------------------------------------------------------- 9.2
@@ -152,6 +155,14 @@ def _grade_update(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         if got.shape != expected.shape:
             return Outcome("failed", 0, f"returns shape {got.shape}; return np.stack([dL_du, dL_da_u]), "
                                         f"shape {expected.shape} ({case['label']})")
+        if close(got[0], expected[0]) and close(got[1], expected[1]):
+            continue
+        if close(got[::-1], expected):
+            return Outcome("failed", 0, f"∂L/∂u and ∂L/∂a_u are right but stacked in the wrong order: return "
+                                        f"np.stack([dL_du, dL_da_u]), ∂L/∂u first ({case['label']})")
+        order = _gate_order(got, args, reference_update_gate_gradients)
+        if order:
+            return _wrong_order(order, case)
         if not gate_problem and not close(got[0], expected[0]):
             hint = (": this is ∂L/∂z, PyTorch's gate; the book's u is 1 - z, so the sign flips"
                     if close(got[0], -expected[0]) else "")
@@ -221,10 +232,15 @@ def _grade_scalar(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         expected = simplified_gru_derivative(*symbols)
         if same_expression(got, expected):
             continue
-        u = sigmoid(symbols[4] + symbols[2] * symbols[0] + symbols[3] * symbols[1])
-        if equal(got, expected - (1 - u)):
+        h, x, w_u, v_u, b_u, w, v, b = symbols
+        u = sigmoid(b_u + w_u * h + v_u * x)
+        if same_expression(got, expected - (1 - u)):
             return Outcome("failed", 0, f"misses the copy path: h' contains (1 - u) h, whose "
                                         f"derivative includes 1 - u ({case['label']})")
+        if same_expression(got, expected - (sympy.tanh(b + w * h + v * x) - h) * w_u * u * (1 - u)):
+            return Outcome("failed", 0, f"treats u as a constant: u = σ(b_u + w_u h + v_u x) depends on h too, "
+                                        f"which adds (tanh(·) - h) du/dh with du/dh = w_u u (1 - u) "
+                                        f"({case['label']})")
         point = {s: round(0.3 + 0.17 * k, 2) for k, s in enumerate(symbols)}
         named = {name: point[s] for name, s in zip(_SCALAR_NAMES, symbols)}
         eps = 1e-6
