@@ -333,7 +333,7 @@ QUESTIONS = (
     Question(qid="11.2", points=4, title="The gradient at a leaf", answer="leaf_gradient",
              kind="numbers", visible=_VISIBLE["leaf"], hidden=_hidden("leaf"),
              grade=grade_derivation("dL/dh_leaf", _on_arguments(_leaf_references), _on_arguments(_leaf_mistakes),
-                                    4, "at the leaf"),
+                                    4, "of the TreeRNN"),
              borrowed=("minigrad.nn.TreeRNN", "minigrad.autograd.backward"), difficulty=2, minutes=15,
              hints=("Run tree_forward, set δ_root = g, and visit the inner nodes from the root down "
                     "(in reverse order), passing δ to the children.",
@@ -344,7 +344,7 @@ QUESTIONS = (
     Question(qid="11.3", points=3, title="The gradient of the shared W", answer="weight_gradient",
              kind="numbers", visible=_VISIBLE["weight"], hidden=_hidden("weight"),
              grade=grade_derivation("dL/dW", _on_arguments(_weight_references), _on_arguments(_weight_mistakes),
-                                    3, "for L = g · h_root"),
+                                    3, "of the TreeRNN"),
              borrowed=("minigrad.nn.TreeRNN", "minigrad.autograd.backward"), difficulty=2, minutes=10,
              hints=("W is shared: add one outer product per inner node, as for W in BPTT.",
                     "At node j add np.outer(∇_a_j, np.concatenate([h_left, h_right])), with ∇_a_j computed "
