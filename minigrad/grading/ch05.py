@@ -345,12 +345,24 @@ QUESTIONS = (
     Question(
         qid="5.1", points=2, title="Teacher-forced inputs", answer="teacher_forced_inputs", kind="numbers",
         difficulty=1, minutes=10,
+        hints=("Row t - 1 of z is what step t is fed: the one-hot code of the previous target y^(t-1), and at "
+               "t = 1, where there is no previous output, the zero vector.",
+               "np.eye(O)[y] turns the integer targets (τ, B) into one-hot vectors (τ, B, O) in one step; what "
+               "step t needs is the code of the step before, so shift them one step later in time.",
+               "Start from zeros of shape (τ, B, O) and fill the steps from t = 2 on with the one-hot codes of "
+               "the targets of steps 1 to τ - 1 (y[:-1])."),
         visible=(_teacher_case("visible case, τ = 4, B = 2, O = 3", np.random.default_rng(501), 4, 2, 3),),
         hidden=_hidden_teacher, grade=_grade_teacher,
     ),
     Question(
         qid="5.2", points=3, title="Pattern B running free", answer="jordan_free_run", kind="numbers",
-        difficulty=2, minutes=15,
+        difficulty=1, minutes=15,
+        hints=("The chapter's JordanRNN.forward runs free when it is given no y_prev: one step at a time, since "
+               "step t + 1 needs softmax(o^(t)). Start from z = 0 of shape (B, O).",
+               "With a batch in the rows, a step is h = tanh(b + z @ W.T + x_t @ U.T), o = c + h @ V.T; keep "
+               "every o (the logits, not the softmax) and return them stacked, (τ, B, O).",
+               "The stable softmax of each row: e = np.exp(o - o.max(axis=-1, keepdims=True)), then "
+               "z = e / e.sum(axis=-1, keepdims=True)."),
         visible=(_free_case("visible case, τ = 5, B = 2, D = 3, H = 4, O = 3", np.random.default_rng(502),
                             5, 2, 3, 4, 3),),
         hidden=_hidden_free, grade=_grade_free,
@@ -358,7 +370,13 @@ QUESTIONS = (
     ),
     Question(
         qid="5.3", points=3, title="Pattern C on a padded batch", answer="summary_readout", kind="numbers",
-        difficulty=2, minutes=20,
+        difficulty=2, minutes=15,
+        hints=("Run the recurrence over all T steps for the whole batch, and keep each sequence's state at its own "
+               "last step n_i: what comes after it is padding, which must not reach the output.",
+               "Number the steps from 1: right after computing h^(t), the rows with lengths == t are the "
+               "sequences that end at step t. Copy those rows into an array of last states (B, H).",
+               "Inside the loop: last[lengths == t] = h[lengths == t]. After it, apply the readout c + V h to "
+               "every row of last."),
         visible=(_readout_case("visible case, T = 5, B = 3", np.random.default_rng(503), 5, [5, 2, 4], 2, 4, 3),),
         hidden=_hidden_readouts, grade=_grade_readout,
         borrowed=("minigrad.nn.SummaryRNN",),
@@ -366,6 +384,10 @@ QUESTIONS = (
     Question(
         qid="5.4", points=2, title="Counting parameters of the three patterns", answer="parameter_counts",
         difficulty=1, minutes=10,
+        hints=("The three patterns all have U (H × D), V (O × H), b (H entries) and c (O entries); they differ "
+               "only in the shape of W.",
+               "W maps the previous hidden state (H × H) in patterns A and C, and the previous output "
+               "(H × O) in pattern B: add H·H, H·O and H·H to the shared count."),
         kind="numbers", visible=(_count_case("visible case, D = 3, H = 8, O = 2", (3, 8, 2)),),
         hidden=_hidden_counts, grade=_grade_counts,
         borrowed=("minigrad.nn.ElmanRNN", "minigrad.nn.JordanRNN", "minigrad.nn.SummaryRNN"), on_borrowed="review",

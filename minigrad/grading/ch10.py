@@ -292,13 +292,24 @@ QUESTIONS = (
     Question(
         qid="10.1", points=3, title="An LSTM cell forward", answer="lstm_cell", kind="numbers",
         difficulty=1, minutes=15,
+        hints=("One product per side: x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh has shape (B, 4H); "
+               "split it into four blocks of H columns with np.split(..., 4, axis=-1).",
+               "The blocks are i, f, g, o, in that order: σ for i, f and o, tanh for g. Then c' = f ⊙ c + i ⊙ g.",
+               "h' = o ⊙ tanh(c') uses the new cell c', not the old c; return np.stack([h_next, c_next]), "
+               "h' first."),
         visible=(_lstm_case("visible case, B = 2, D = 3, H = 4", _VISIBLE_RNG, 2, 3, 4),),
         hidden=_hidden_lstm, grade=_grade_lstm,
         borrowed=("minigrad.nn.LSTMCell", "minigrad.nn.LSTM"),
     ),
     Question(
         qid="10.2", points=2, title="The carousel Jacobian ∂c_t/∂c_(t-1)", answer="cell_jacobian",
-        difficulty=2, minutes=10,
+        difficulty=1, minutes=10,
+        hints=("With x and h held fixed, the gates are constants: which term of c' = f ⊙ c + i ⊙ g depends "
+               "on c, and how?",
+               "c'_j = f_j c_j + i_j g_j depends on c_k only for k = j: the Jacobian is diagonal, with f on the "
+               "diagonal (the chapter's carousel equation).",
+               "For one sequence, f = σ(block 1 of weight_ih @ x + bias_ih + weight_hh @ h + bias_hh), the "
+               "second of four blocks of H rows; return np.diag(f)."),
         kind="numbers",
         visible=(_jacobian_case("visible case, D = 3, H = 4", _VISIBLE_RNG, 3, 4),),
         hidden=_hidden_jacobian, grade=_grade_jacobian,
@@ -306,7 +317,13 @@ QUESTIONS = (
     ),
     Question(
         qid="10.3", points=3, title="∂c'/∂h of the scalar LSTM cell", answer="lstm_dc_dh", kind="sympy",
-        difficulty=2, minutes=15,
+        difficulty=1, minutes=10,
+        hints=("h reaches c' = σ(a_f) c + σ(a_i) tanh(a_g) through three pre-activations, a_i, a_f and a_g, "
+               "each with ∂a_k/∂h = w_k (a_o does not enter c').",
+               "Product rule: σ(a_f) c gives c σ'(a_f) w_f, and σ(a_i) tanh(a_g) gives one term for each factor; "
+               "σ'(a) = σ(a)(1 - σ(a)) and tanh'(a) = 1 - tanh²(a).",
+               "∂c'/∂h = c f (1 - f) w_f + g i (1 - i) w_i + i (1 - g²) w_g, with i = σ(a_i), f = σ(a_f) and "
+               "g = tanh(a_g); w[0], w[1] and w[2] are w_i, w_f and w_g."),
         visible=(_scalar_case("visible case"),),
         hidden=_hidden_scalar, grade=_grade_scalar,
         borrowed=("sympy.diff",),

@@ -284,7 +284,14 @@ QUESTIONS = (
         visible=(_attention_case("visible case, T = 5, D = 4, d = 3, d_v = 3", _VISIBLE_RNG, 5, 4, 3, 3),),
         hidden=_hidden_attention,
         grade=_grade_against(reference_causal_attention, _attention_slips, "causal scaled dot-product attention", 3),
-        borrowed=("minigrad.nn.SelfAttention", "minigrad.nn.attention.dot_product_attention"), difficulty=2, minutes=25,
+        borrowed=("minigrad.nn.SelfAttention", "minigrad.nn.attention.dot_product_attention"), difficulty=1,
+        minutes=15,
+        hints=("This is equation (eq-today-self) without W_o and the biases: the queries, keys and values of all "
+               "positions are three matrix products, q = x @ w_q.T and so on.",
+               "scores = q @ k.T / np.sqrt(d) is (T, T): row t holds position t's score against every key s. "
+               "The entries with s > t lie above the diagonal (np.triu(..., 1)); set them to -inf.",
+               "Take the softmax of each row (axis 1, over the keys) after subtracting the row's maximum: the "
+               "-inf entries become weights of exactly 0. Then y = weights @ v."),
     ),
     Question(
         qid="14.2", points=3, title="The linear recurrence by a parallel scan", answer="parallel_scan",
@@ -292,20 +299,38 @@ QUESTIONS = (
         hidden=_hidden_scan,
         grade=_grade_against(reference_recurrence, _scan_slips, "the loop h_t = a_t h_(t-1) + b_t", 3),
         borrowed=("minigrad.scan.scan_recurrence", "minigrad.scan.loop_recurrence", "minigrad.scan.linear_recurrence"),
-        difficulty=2, minutes=30,
+        difficulty=1, minutes=20,
+        hints=("Work on copies A and B of a and b, and fold h0 into step 1 first: B[0] = B[0] + A[0] * h0. "
+               "When every pair covers its whole prefix, B holds h_1 .. h_T.",
+               "In the round with distance d, position t takes (A_(t-d), B_(t-d)) • (A_t, B_t) = "
+               "(A_t A_(t-d), A_t B_(t-d) + B_t), for every t ≥ d at once: slices [d:] and [:-d].",
+               "Per round, update B[d:] from A[d:], B[:-d] and B[d:] before A[d:] = A[d:] * A[:-d] (B needs the "
+               "old A); double d while d < T."),
     ),
     Question(
         qid="14.3", points=4, title="The backward pass of the linear recurrence",
         answer="recurrence_gradients", kind="numbers",
         visible=(_gradient_case("visible case, T = 6, H = 2", _VISIBLE_RNG, 6, 2),),
         hidden=_hidden_gradients, grade=_grade_gradients,
-        borrowed=("minigrad.autograd.backward", "minigrad.scan.linear_recurrence"), difficulty=3,
-        minutes=35,
+        borrowed=("minigrad.autograd.backward", "minigrad.scan.linear_recurrence"), difficulty=2,
+        minutes=25,
+        hints=("h_t reaches L directly, through h̄_t · h_t, and through h_(t+1) = a_(t+1) ⊙ h_t + b_(t+1): g_t "
+               "collects both, from t = T down (the chapter's equation eq-today-backward).",
+               "The recurrence for g is 14.2's with time reversed: coefficients a_(t+1) (0 after the last step) "
+               "and inputs h̄_t. Reverse the arrays along time, scan from a zero start, reverse back.",
+               "∂L/∂b_t = g_t and ∂L/∂a_t = g_t ⊙ h_(t-1), where the first row of h_(t-1) is h0: "
+               "np.concatenate([h0[None], h[:-1]])."),
     ),
     Question(
         qid="14.4", points=3, title="A minGRU layer", answer="min_gru", kind="numbers",
         visible=(_min_gru_case("visible case, T = 4, B = 2, D = 3, H = 2", _VISIBLE_RNG, 4, 2, 3, 2),),
         hidden=_hidden_min_gru, grade=_grade_against(reference_min_gru, _min_gru_slips, "nn.MinGRU", 3),
-        borrowed=("minigrad.nn.MinGRU",), difficulty=2, minutes=25,
+        borrowed=("minigrad.nn.MinGRU",), difficulty=1, minutes=10,
+        hints=("minGRU is 14.2's recurrence h_t = a_t ⊙ h_(t-1) + b_t with a_t = 1 - z_t and b_t = z_t ⊙ h̃_t: the "
+               "gate and the candidate read only x_t, so they can all be computed before the scan.",
+               "pre = x @ weight_ih.T + bias_ih has shape (T, B, 2H): its first H columns are the gate's "
+               "pre-activation, the last H the candidate itself (no tanh in minGRU).",
+               "Pass a = 1 - z and b = z ⊙ h̃, both (T, B, H), with h0 to your parallel_scan: it works on any "
+               "trailing shape."),
     ),
 )
