@@ -209,20 +209,46 @@ QUESTIONS = (
              difficulty=2, minutes=15,
              kind="numbers", visible=(_mask_case("visible case, kernel 3, mask A", 3, False),),
              hidden=_hidden_mask, grade=_grade_mask,
-             borrowed=("minigrad.nn.RowLSTM",)),
+             borrowed=("minigrad.nn.RowLSTM",),
+             hints=("Go tap by tap in raster order: the whole row above comes before pixel (r, j); on the "
+                    "current row only the columns j - k, ..., j - 1 do (the chapter's figure of masks A and B "
+                    "shows width 3).",
+                    "Row 0 is all ones. Row 1 has ones in columns 0, ..., k - 1 (offsets -k, ..., -1) and zeros "
+                    "right of the centre, columns k + 1, ..., 2k.",
+                    "The centre, column k of row 1, is the only tap where the two masks differ: 0 for mask A, "
+                    "1 for mask B, i.e. float(include_centre).")),
     Question(qid="12.2", points=3, title="The Row LSTM's receptive field", answer="row_lstm_context",
-             difficulty=2, minutes=15,
+             difficulty=1, minutes=10,
              kind="numbers", visible=(_context_case("visible case, 6 x 8, kernel 3", 6, 8, 4, 5, 3),),
              hidden=_hidden_context, grade=_grade_context,
-             borrowed=("minigrad.nn.RowLSTM", "minigrad.autograd.backward")),
+             borrowed=("minigrad.nn.RowLSTM", "minigrad.autograd.backward"),
+             hints=("The chapter works the field out under its figure of receptive fields: d rows up, one "
+                    "layer reaches from column j - (d + 1)k to j + dk, and in its own row the k pixels to the "
+                    "left.",
+                    "Row `row` gets ones at columns col - k, ..., col - 1; row `row - d`, for d = 1, ..., row, at "
+                    "columns col - (d + 1)k, ..., col + dk. Nothing at or below the target's row otherwise.",
+                    "Clip at the left edge: start the slice at max(col - (d + 1) * k, 0), since a negative start "
+                    "counts from the right in numpy; an end past the width is clipped for you.")),
     Question(qid="12.3", points=3, title="Negative log-likelihood in bits per pixel", answer="nll_bits_per_pixel",
              difficulty=1, minutes=10,
              kind="numbers", visible=(_logits_case("visible case, 3 images of 2 x 3, 4 levels",
                                                    np.random.default_rng(1201), 3, 2, 3, 4),),
-             hidden=_hidden_logits, grade=_grade_bits),
+             hidden=_hidden_logits, grade=_grade_bits,
+             hints=("Equation (eq-px-bpp) with p from the softmax of (eq-px-softmax): the mean, over all images "
+                    "and pixels, of -log2 of the probability of the level the pixel has.",
+                    "log softmax(o)_v = o_v - log Σ_u exp(o_u); subtract each score vector's maximum first, so "
+                    "that exp cannot overflow.",
+                    "np.take_along_axis(log_softmax, images[..., None], axis=-1) picks each pixel's level; "
+                    "take minus the mean and divide by np.log(2) to turn nats into bits.")),
     Question(qid="12.4", points=3, title="The independent-pixel baseline", answer="independent_pixel_bits",
              difficulty=2, minutes=15,
              kind="numbers", visible=(_histogram_case("visible case, 20 images of 2 x 3, 5 levels",
                                                       np.random.default_rng(1202), 20, 8, 2, 3, 5),),
-             hidden=_hidden_histogram, grade=_grade_histogram),
+             hidden=_hidden_histogram, grade=_grade_histogram,
+             hints=("Equation (eq-px-independent) with α = 1: each of the R C positions has its own histogram "
+                    "of the K levels, counted over the training images only.",
+                    "Flatten the images to (N, R C). counts[i, v] = the number of training images with level v "
+                    "at position i, plus 1; each row divided by N_train + K is p̂_i.",
+                    "Look up log2 p̂_i(v) for the level v of every test image at every position, "
+                    "log2_p[np.arange(n), flat_test], and return minus the mean.")),
 )

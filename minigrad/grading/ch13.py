@@ -190,6 +190,12 @@ QUESTIONS = (
         visible=(_orthogonal_case("visible case, 5 x 3", _VISIBLE_RNG, 5, 3),),
         hidden=_hidden_orthogonal, grade=_grade_orthogonal,
         borrowed=("minigrad.nn.init.orthogonal_",),
+        hints=("The chapter's recipe under (eq-tricks-orthogonal): factor G = QR with np.linalg.qr, then "
+               "flip the sign of each column of Q whose diagonal entry of R is negative.",
+               "For m >= n, np.linalg.qr(G) returns Q of shape (m, n) and R of shape (n, n); "
+               "Q * np.sign(np.diag(R)) flips column j by the sign of r_jj (broadcast over the rows).",
+               "For a wide G (m < n), do the same to G.T, which is tall, and return the transpose: its rows "
+               "are orthonormal."),
     ),
     Question(
         qid="13.2", points=2, title="Keras LSTM weights into nn.LSTM", answer="lstm_from_keras",
@@ -197,6 +203,12 @@ QUESTIONS = (
         kind="numbers",
         visible=(_keras_case("visible case, T = 3, B = 2, D = 3, H = 4", _VISIBLE_RNG, 4, 3, 2, 3, 4),),
         hidden=_hidden_keras(4), grade=_grade_lstm,
+        hints=("Keras multiplies from the right (x @ kernel), PyTorch from the left (W_ih x, that is "
+               "x @ W_ih.T): the weight matrices are each other's transposes.",
+               "Keras's gate order i, f, c, o is PyTorch's i, f, g, o, so no blocks move: "
+               "weight_ih_l0 = kernel.T and weight_hh_l0 = recurrent_kernel.T.",
+               "nn.LSTM adds both bias_ih_l0 and bias_hh_l0 (the chapter's state-dict mapping: b = bias_ih_l0 "
+               "+ bias_hh_l0); Keras has one bias. Put it in one of the two and zeros in the other."),
     ),
     Question(
         qid="13.3", points=3, title="Keras GRU weights into nn.GRU", answer="gru_from_keras",
@@ -204,5 +216,11 @@ QUESTIONS = (
         kind="numbers",
         visible=(_keras_case("visible case, T = 3, B = 2, D = 3, H = 4", _VISIBLE_RNG, 3, 3, 2, 3, 4),),
         hidden=_hidden_keras(3), grade=_grade_gru,
+        hints=("Three things change from 13.2: the kernels are transposed, the gate blocks are in another "
+               "order, and the two biases are not interchangeable.",
+               "Keras's blocks are z, r, h and nn.GRU's r, z, n: split each transposed kernel and each bias "
+               "row into three blocks along the gate axis and put them back in the order r, z, n.",
+               "The reset gate multiplies h R_h + b^h_h only, so the biases cannot be merged: bias[0], "
+               "reordered, is bias_ih_l0 and bias[1], reordered, is bias_hh_l0."),
     ),
 )
