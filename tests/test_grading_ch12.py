@@ -112,3 +112,83 @@ def test_independent_pixel_bits(options, status, reason):
     with np.errstate(divide="ignore", invalid="ignore"):
         result = outcome("12.4", lambda train, test, levels: histogram_bits(train, test, levels, **options))
     assert result.status == status and reason in result.message, result.message
+
+
+# ------------------------------------------------------------------------------ 12.5, the PixelCNN's field
+def pixelcnn_field(height, width, row, col, num_layers, kernel_size):
+    """The solution's closed form: d rows up, columns col - kL .. col + k min(d, L); own row col - kL .. col - 1."""
+    k = kernel_size // 2
+    reach = k * num_layers
+    field = np.zeros((height, width))
+    field[row, max(col - reach, 0):col] = 1
+    for d in range(1, min(reach, row) + 1):
+        field[row - d, max(col - reach, 0):col + k * min(d, num_layers) + 1] = 1
+    return field
+
+
+def tap_sums(height, width, row, col, num_layers, kernel_size):
+    """The field as the set of sums of one tap per layer (mask A, then B), independently of autograd."""
+    from minigrad.nn.pixel import causal_offsets
+
+    reached = {(0, 0)}
+    for depth in range(num_layers):
+        taps = causal_offsets(kernel_size, "A" if depth == 0 else "B")
+        reached = {(dr + tr, dc + tc) for dr, dc in reached for tr, tc in taps}
+    field = np.zeros((height, width))
+    for dr, dc in reached:
+        if 0 <= row + dr < height and 0 <= col + dc < width:
+            field[row + dr, col + dc] = 1
+    return field
+
+
+def _cases_12_5(seed=0):
+    question = QUESTIONS["12.5"]
+    return [[spec["number"] for spec in case["args"]]
+            for case in list(question.visible) + list(question.hidden(np.random.default_rng(seed)))]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_the_pixelcnn_field_reference_is_the_set_of_tap_sums_and_causal(seed):
+    for args in _cases_12_5(seed) + [[6, 7, 5, 6, 3, 5], [9, 9, 0, 4, 2, 3]]:
+        field = ch12.reference_pixelcnn_context(*args)
+        np.testing.assert_array_equal(field, tap_sums(*args))
+        np.testing.assert_array_equal(field, pixelcnn_field(*args))
+        height, width, row, col = args[:4]
+        assert not field.ravel()[row * width + col:].any()
+
+
+def test_the_pixelcnn_field_has_the_blind_spot_the_chapter_measures():
+    field = ch12.reference_pixelcnn_context(8, 8, 5, 3, 7, 3)
+    assert field[4, :5].all() and not field[4, 5:].any()  # the row above stops at column j + 1
+
+
+def test_pixelcnn_context_solution_scores_full_marks_and_a_stub_none():
+    for seed in (0, 1, 2):
+        result = outcome("12.5", pixelcnn_field, seed)
+        assert result.status == "passed" and result.score == 3, result.message
+    assert outcome("12.5", lambda *args: np.zeros(args[:2])).score == 0
+
+    def stub(*args):
+        raise NotImplementedError
+
+    assert outcome("12.5", stub).status == "not attempted"
+
+
+@pytest.mark.parametrize("slip, words", [(slip, slip.split(":")[0]) for slip in ch12._pixelcnn_slips(9, 11, 7, 5, 2, 5)])
+def test_pixelcnn_context_names_each_slip(slip, words):
+    result = outcome("12.5", lambda *args: ch12._pixelcnn_slips(*args)[slip])
+    assert result.score == 0 and words in result.message, result.message
+
+
+def test_pixelcnn_context_fitted_to_the_visible_case_fails_a_hidden_case():
+    visible_args = (9, 11, 7, 5, 2, 5)
+    visible = pixelcnn_field(*visible_args)
+    result = outcome("12.5", lambda *args: visible)
+    assert result.score == 0 and "hidden case" in result.message, result.message
+
+    def fitted(*args):
+        """Right on the visible case, and elsewhere every kernel taken for 3 x 3."""
+        return visible if args == visible_args else pixelcnn_field(*args[:5], 3)
+
+    result = outcome("12.5", fitted)
+    assert result.score == 0 and "hidden case" in result.message, result.message

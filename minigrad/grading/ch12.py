@@ -23,7 +23,7 @@ from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
 __all__ = ["QUESTIONS", "reference_input_mask", "reference_row_lstm_context", "reference_bits_per_pixel",
-           "reference_independent_bits"]
+           "reference_independent_bits", "reference_pixelcnn_context"]
 
 
 # ------------------------------------------------------------------------------- 12.1 the mask
@@ -204,6 +204,102 @@ def _grade_histogram(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     return Outcome("passed", 3, f"bits per pixel match minigrad.metrics.independent_pixel_log_prob {where(cases)}")
 
 
+# ------------------------------------------------------------------------------- 12.5 the PixelCNN's field
+def reference_pixelcnn_context(height: int, width: int, row: int, col: int, num_layers: int,
+                               kernel_size: int) -> np.ndarray:
+    """1 where the output at (row, col) of ``num_layers`` stacked ``MaskedConv2d`` (mask A, then B) has a
+    nonzero input gradient.
+
+    The layers are linear (random weights, no rectifier), so that no unit that happens to be inactive
+    cuts off an input: the map is the set of pixels the architecture can read.
+    """
+    import minigrad
+    from minigrad.nn import MaskedConv2d
+
+    rng = np.random.default_rng(125)
+    x = minigrad.Tensor(rng.standard_normal((2, height, width, 2)), requires_grad=True)
+    h = x
+    for depth in range(num_layers):
+        h = MaskedConv2d(2, 2, kernel_size, mask="A" if depth == 0 else "B", rng=rng)(h)
+    h[:, row, col].sum().backward()
+    return (np.abs(x.grad).sum(axis=(0, 3)) > 0).astype(float)
+
+
+def _field(height: int, width: int, row: int, col: int, up: int, left, right, own_row_left: int,
+           with_pixel: bool = False) -> np.ndarray:
+    """A field that reaches ``up`` rows up and, d rows up, from ``left(d)`` columns left to ``right(d)``
+    columns right of ``col``; in the target's own row ``own_row_left`` columns left (and the pixel
+    itself ``with_pixel``). The shapes of the common wrong answers."""
+    field = np.zeros((height, width))
+    field[row, max(col - own_row_left, 0):col + with_pixel] = 1
+    for d in range(1, min(up, row) + 1):
+        field[row - d, max(col - left(d), 0):col + right(d) + 1] = 1
+    return field
+
+
+def _pixelcnn_slips(height: int, width: int, row: int, col: int, num_layers: int,
+                    kernel_size: int) -> dict[str, np.ndarray]:
+    """{why: field} for the misreadings of how L masked k x k layers add up."""
+    k, layers = kernel_size // 2, num_layers
+    reach = k * layers
+
+    def field(**change) -> np.ndarray:
+        shape = {"up": reach, "left": lambda d: reach, "right": lambda d: k * min(d, layers),
+                 "own_row_left": reach} | change
+        return _field(height, width, row, col, **shape)
+
+    return {
+        "leave out the blind spot: a layer moves right only where it also moves up, so d rows up the "
+        "field reaches (k // 2) min(d, L) columns to the right, not (k // 2) L": field(right=lambda d: reach),
+        "let the right reach grow with every row up: only L layers move right, so from L rows up it "
+        "stays at (k // 2) L": field(right=lambda d: k * d),
+        "let each layer reach one row up: a k x k kernel reaches k // 2 rows up, so L layers reach "
+        "(k // 2) L rows": field(up=layers),
+        "reach only k // 2 pixels left in the target's own row: every layer reaches k // 2 further "
+        "left": field(own_row_left=k),
+        "include the pixel itself: the first layer has mask A": field(with_pixel=True),
+        "copy the Row LSTM's triangle of 12.2: every masked layer reaches k // 2 further left, in every "
+        "row, its own included": _field(height, width, row, col, up=row, left=lambda d: (d + 1) * k,
+                                        right=lambda d: d * k, own_row_left=k),
+    }
+
+
+def _pixelcnn_case(label: str, height: int, width: int, row: int, col: int, num_layers: int,
+                   kernel_size: int) -> dict:
+    return {"label": label,
+            "args": [{"number": v} for v in (height, width, row, col, num_layers, kernel_size)]}
+
+
+def _hidden_pixelcnn(rng: np.random.Generator) -> tuple[dict, ...]:
+    height, width = int(rng.integers(9, 13)), int(rng.integers(10, 14))
+    row, col = int(rng.integers(6, height)), int(rng.integers(3, width - 3))
+    return (_pixelcnn_case(f"hidden case, {height} x {width}, 3 layers of 3 x 3", height, width, row, col, 3, 3),
+            _pixelcnn_case("hidden case, 8 x 8, the chapter's 7 layers of 3 x 3", 8, 8, 5, 3, 7, 3),
+            _pixelcnn_case("hidden case, 12 x 10, 2 layers of 7 x 7", 12, 10, 11, 6, 2, 7),
+            _pixelcnn_case("hidden case, 7 x 9, 1 layer of 5 x 5", 7, 9, 4, 2, 1, 5))
+
+
+def _grade_pixelcnn(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        args = [build_argument(spec) for spec in case["args"]]
+        got, expected = numbers(answer), reference_pixelcnn_context(*args)
+        got = (got != 0).astype(float) if got.shape == expected.shape else got
+        if close(got, expected):
+            continue
+        hint = ""
+        if got.shape == expected.shape:
+            height, width, row, col = args[:4]
+            hint = next((f"; this is what you get if you {why}" for why, wrong in _pixelcnn_slips(*args).items()
+                         if np.array_equal(got, wrong)), "")
+            if not hint and got.ravel()[row * width + col:].any():
+                hint = "; it includes the pixel itself or later pixels, which the masks hide"
+        return Outcome("failed", 0, f"the receptive field differs from the gradient of stacked "
+                                    f"minigrad.nn.MaskedConv2d: {first_difference(got, expected)}{hint} "
+                                    f"({case['label']})")
+    return Outcome("passed", 3, f"the receptive field matches the gradient of stacked minigrad.nn.MaskedConv2d "
+                                f"{where(cases)}")
+
+
 QUESTIONS = (
     Question(qid="12.1", points=2, title="The Row LSTM's masked input kernel", answer="input_mask",
              difficulty=2, minutes=15,
@@ -251,4 +347,19 @@ QUESTIONS = (
                     "at position i, plus 1; each row divided by N_train + K is p̂_i.",
                     "Look up log2 p̂_i(v) for the level v of every test image at every position, "
                     "log2_p[np.arange(n), flat_test], and return minus the mean.")),
+    Question(qid="12.5", points=3, title="The PixelCNN's receptive field and blind spot", answer="pixelcnn_context",
+             difficulty=3, minutes=30,
+             kind="numbers", visible=(_pixelcnn_case("visible case, 9 x 11, 2 layers of 5 x 5", 9, 11, 7, 5, 2, 5),),
+             hidden=_hidden_pixelcnn, grade=_grade_pixelcnn,
+             borrowed=("minigrad.nn.MaskedConv2d", "minigrad.nn.PixelCNN", "minigrad.analysis.pixel_influence",
+                       "minigrad.autograd.backward"),
+             hints=("Each layer adds one tap (δ, ε) of its kernel to the offset of the pixel read, so the "
+                    "field is every sum of L taps, one per layer: the first from mask A, the others from "
+                    "mask B (the taps T of (eq-px-masked-conv)). Work out which offsets such sums reach.",
+                    "With k = kernel_size // 2, a tap moves right (ε > 0) only if it also moves up, by 1 to k "
+                    "rows; a tap in the current row moves left or stays. How far right can a sum of L taps "
+                    "get d rows up, when d < L and when d >= L? And how far left?",
+                    "Rows row - d for d = 1, ..., min(k L, row): columns col - k L, ..., col + k min(d, L); "
+                    "the target's row: columns col - k L, ..., col - 1. Clip at the image's edges."),
+             reference=lambda case: reference_pixelcnn_context(*(build_argument(spec) for spec in case["args"]))),
 )
