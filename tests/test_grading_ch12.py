@@ -60,7 +60,7 @@ def histogram_bits(train, test, levels, alpha=1.0, pooled=False):
 def test_chapter_12_is_registered():
     from minigrad.grading.questions import QUESTIONS as ALL
 
-    assert {"12.1", "12.2", "12.3", "12.4"} <= set(ALL)
+    assert {"12.1", "12.2", "12.3", "12.4", "12.5"} <= set(ALL)
 
 
 def test_the_receptive_field_reference_is_the_cone_and_excludes_the_future():
@@ -165,7 +165,7 @@ def test_the_pixelcnn_field_has_the_blind_spot_the_chapter_measures():
 def test_pixelcnn_context_solution_scores_full_marks_and_a_stub_none():
     for seed in (0, 1, 2):
         result = outcome("12.5", pixelcnn_field, seed)
-        assert result.status == "passed" and result.score == 3, result.message
+        assert result.status == "passed" and result.score == 4, result.message
     assert outcome("12.5", lambda *args: np.zeros(args[:2])).score == 0
 
     def stub(*args):

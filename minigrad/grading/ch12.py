@@ -296,7 +296,7 @@ def _grade_pixelcnn(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         return Outcome("failed", 0, f"the receptive field differs from the gradient of stacked "
                                     f"minigrad.nn.MaskedConv2d: {first_difference(got, expected)}{hint} "
                                     f"({case['label']})")
-    return Outcome("passed", 3, f"the receptive field matches the gradient of stacked minigrad.nn.MaskedConv2d "
+    return Outcome("passed", 4, f"the receptive field matches the gradient of stacked minigrad.nn.MaskedConv2d "
                                 f"{where(cases)}")
 
 
@@ -347,7 +347,7 @@ QUESTIONS = (
                     "at position i, plus 1; each row divided by N_train + K is p̂_i.",
                     "Look up log2 p̂_i(v) for the level v of every test image at every position, "
                     "log2_p[np.arange(n), flat_test], and return minus the mean.")),
-    Question(qid="12.5", points=3, title="The PixelCNN's receptive field and blind spot", answer="pixelcnn_context",
+    Question(qid="12.5", points=4, title="The PixelCNN's receptive field and blind spot", answer="pixelcnn_context",
              difficulty=3, minutes=30,
              kind="numbers", visible=(_pixelcnn_case("visible case, 9 x 11, 2 layers of 5 x 5", 9, 11, 7, 5, 2, 5),),
              hidden=_hidden_pixelcnn, grade=_grade_pixelcnn,

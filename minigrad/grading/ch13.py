@@ -15,12 +15,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import close, first_difference, numbers, random_array, where
+from minigrad.grading.common import close, first_difference, grade_derivation, numbers, random_array, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
 __all__ = ["QUESTIONS", "reference_orthogonal", "keras_lstm_state_dict", "keras_gru_state_dict",
-           "run_layer"]
+           "run_layer", "reference_tied_dropout_gradient", "tied_dropout_gradient"]
 
 
 # ---------------------------------------------------------------------------------- 13.1
@@ -181,6 +181,87 @@ def _grade_gru(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     return Outcome("passed", 3, f"the loaded nn.GRU matches the Keras layer {where(cases)}")
 
 
+# ---------------------------------------------------------------------------------- 13.4
+def _tied_dropout_states(x: Any, h0: Any, mask: Any, weight_hh: Any, weight_ih: Any, bias: Any) -> list:
+    """h^(1), ..., h^(τ) of a tanh RNN with one dropout mask on its recurrent connection, numpy or ``Tensor``.
+
+    h^(t) = tanh(b + (m ⊙ h^(t-1)) W^T + x^(t) U^T), the same m (entries 0 or 1/(1-p), one row per
+    sequence) at every step (Gal and Ghahramani's variational dropout).
+    """
+    states, h = [], h0
+    for x_t in x:
+        a = (mask * h) @ weight_hh.T + x_t @ weight_ih.T + bias
+        h = a.tanh() if hasattr(a, "tanh") else np.tanh(a)
+        states.append(h)
+    return states
+
+
+def _tied_dropout_loss(x, h0, mask, weight_hh, weight_ih, bias, grad_out) -> Any:
+    """L = Σ_t Σ grad_out^(t) ⊙ h^(t)."""
+    terms = [(h * g).sum() for h, g in zip(_tied_dropout_states(x, h0, mask, weight_hh, weight_ih, bias), grad_out)]
+    return sum(terms[1:], terms[0])
+
+
+def reference_tied_dropout_gradient(x, h0, mask, weight_hh, weight_ih, bias, grad_out) -> dict:
+    """∂L/∂W of the RNN with a tied recurrent dropout mask, by autograd and by central differences."""
+    from minigrad.bptt import central_differences
+    from minigrad.tensor import Tensor
+
+    leaf = Tensor(weight_hh.copy(), requires_grad=True)
+    fixed = [Tensor(a) for a in (x, h0, mask)]
+    _tied_dropout_loss(*fixed, leaf, Tensor(weight_ih), Tensor(bias), [Tensor(g) for g in grad_out]).backward()
+    finite = central_differences(lambda p: float(_tied_dropout_loss(x, h0, mask, p["W"], weight_ih, bias, grad_out)),
+                                 {"W": weight_hh})["W"]
+    return {"autograd": leaf.grad.copy(), "finite": finite}
+
+
+def tied_dropout_gradient(x, h0, mask, weight_hh, weight_ih, bias, grad_out, mask_in_recursion: bool = True,
+                          mask_in_product: bool = True, through_time: bool = True) -> np.ndarray:
+    """∂L/∂W by backpropagation through time, with the mask's two places switchable (for the slips)."""
+    states = [h0] + _tied_dropout_states(x, h0, mask, weight_hh, weight_ih, bias)
+    grad_w, grad_h = np.zeros_like(weight_hh), np.zeros_like(h0)
+    for t in range(len(x), 0, -1):
+        grad_a = (1 - states[t] ** 2) * (grad_out[t - 1] + (grad_h if through_time else 0))
+        grad_w += grad_a.T @ (mask * states[t - 1] if mask_in_product else states[t - 1])
+        grad_h = (grad_a @ weight_hh) * (mask if mask_in_recursion else 1)
+    return grad_w
+
+
+def _tied_dropout_mistakes(*args) -> dict[str, np.ndarray]:
+    return {
+        "leave the mask out of the recursion: ∂L/∂h^(t-1) = m ⊙ (∇_a^(t) L W)":
+            tied_dropout_gradient(*args, mask_in_recursion=False),
+        "pair ∇_a^(t) L with h^(t-1): W multiplies the masked state m ⊙ h^(t-1)":
+            tied_dropout_gradient(*args, mask_in_product=False),
+        "leave the mask out of the backward pass (the plain RNN's BPTT on the dropped-out states)":
+            tied_dropout_gradient(*args, mask_in_recursion=False, mask_in_product=False),
+        "keep only each step's own term: h^(t) also reaches the loss through h^(t+1), h^(t+2), ...":
+            tied_dropout_gradient(*args, through_time=False),
+    }
+
+
+def _tied_dropout_case(label: str, rng: np.random.Generator, steps: int, batch: int, inputs: int, hidden: int,
+                       p: float) -> dict:
+    keep = rng.random((batch, hidden)) >= p
+    keep.flat[0] = True  # one unit kept
+    if keep.size > 1:
+        keep.flat[-1] = False  # and one dropped, so that a backward pass without the mask differs
+    scale = 1.0 / math.sqrt(hidden)
+    return {"label": label,
+            "args": [random_array(rng, (steps, batch, inputs)), random_array(rng, (batch, hidden), 0.5),
+                     {"array": (keep / (1 - p)).tolist()}, random_array(rng, (hidden, hidden), 1.5 * scale),
+                     random_array(rng, (hidden, inputs), scale), random_array(rng, (hidden,), 0.3),
+                     random_array(rng, (steps, batch, hidden))]}
+
+
+def _hidden_tied_dropout(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_tied_dropout_case("hidden case, T = 5, B = 3, D = 2, H = 5, p = 0.3", rng, 5, 3, 2, 5, 0.3),
+            _tied_dropout_case("hidden case, T = 2, B = 1, D = 3, H = 1, p = 0.2", rng, 2, 1, 3, 1, 0.2))
+
+
+_grade_tied_dropout = grade_derivation("∂L/∂W", reference_tied_dropout_gradient, _tied_dropout_mistakes, 4,
+                                       "of the RNN with a tied recurrent dropout mask")
+
 _VISIBLE_RNG = np.random.default_rng(2013)
 
 QUESTIONS = (
@@ -222,5 +303,21 @@ QUESTIONS = (
                "row into three blocks along the gate axis and put them back in the order r, z, n.",
                "The reset gate multiplies h R_h + b^h_h only, so the biases cannot be merged: bias[0], "
                "reordered, is bias_ih_l0 and bias[1], reordered, is bias_hh_l0."),
+    ),
+    Question(
+        qid="13.4", points=4, title="∂L/∂W with a tied recurrent dropout mask, derived", answer="tied_dropout_grad_W",
+        kind="numbers",
+        visible=(_tied_dropout_case("visible case, T = 4, B = 2, D = 3, H = 4, p = 0.5", _VISIBLE_RNG, 4, 2, 3, 4,
+                                    0.5),),
+        hidden=_hidden_tied_dropout, grade=_grade_tied_dropout,
+        borrowed=("minigrad.autograd.backward",), difficulty=3, minutes=30,
+        hints=("Chapter 4's BPTT with one change: W now multiplies m ⊙ h^(t-1), not h^(t-1). Draw one step "
+               "and mark where m sits between h^(t-1) and a^(t).",
+               "Backwards from t = τ: ∇_a^(t) L = (1 - (h^(t))²) ⊙ (g^(t) + ∇_h^(t) L from step t + 1). The "
+               "mask appears twice: in what ∇_a^(t) L is paired with for ∇_W, and on the way back to h^(t-1).",
+               "∇_W L += (∇_a^(t) L)^T (m ⊙ h^(t-1)) summed over the batch, and ∇_h^(t-1) L = m ⊙ (∇_a^(t) L W): "
+               "the same m at every step, so it is applied at every step of the recursion."),
+        reference=lambda case: reference_tied_dropout_gradient(
+            *(build_argument(spec) for spec in case["args"]))["autograd"],
     ),
 )
