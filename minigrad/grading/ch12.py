@@ -1,4 +1,5 @@
-"""Chapter 12's graded questions: the Row LSTM's mask and receptive field, and bits per pixel.
+"""Chapter 12's graded questions: the Row LSTM's mask and receptive field, bits per pixel, and the
+PixelCNN's receptive field.
 
 12.1 asks for the masked input-to-state kernel of a Row LSTM as a 0/1 array (2, 2k + 1): row 0
 the taps on the row above, row 1 the taps on the current row, column ``k + s`` the tap at column
@@ -8,7 +9,10 @@ pattern of that state's gradient through a ``RowLSTM`` with random weights. 12.3
 negative log-likelihood in bits per pixel of images under per-pixel scores (logits); 12.4 for the
 same under independent per-pixel histograms with add-one smoothing. Their references are
 ``minigrad.functional.cross_entropy`` with ``minigrad.metrics.bits_per_pixel``, and
-``minigrad.metrics.independent_pixel_log_prob``.
+``minigrad.metrics.independent_pixel_log_prob``. 12.5, harder, asks for the receptive field of ``L``
+stacked masked ``k x k`` convolutions (mask A, then B) for any depth and kernel size, which the
+chapter measures for one stack only; the reference is the nonzero pattern of the gradient through
+linear ``minigrad.nn.MaskedConv2d`` layers with random weights.
 """
 
 from __future__ import annotations
@@ -322,7 +326,7 @@ QUESTIONS = (
                     "layer reaches from column j - (d + 1)k to j + dk, and in its own row the k pixels to the "
                     "left.",
                     "Row `row` gets ones at columns col - k, ..., col - 1; row `row - d`, for d = 1, ..., row, at "
-                    "columns col - (d + 1)k, ..., col + dk. Nothing at or below the target's row otherwise.",
+                    "columns col - (d + 1)k, ..., col + dk. All other entries are 0.",
                     "Clip at the left edge: start the slice at max(col - (d + 1) * k, 0), since a negative start "
                     "counts from the right in numpy; an end past the width is clipped for you.")),
     Question(qid="12.3", points=3, title="Negative log-likelihood in bits per pixel", answer="nll_bits_per_pixel",

@@ -1,11 +1,15 @@
-"""Chapter 13's graded questions: a random orthogonal matrix, and Keras weights into PyTorch's state dict.
+"""Chapter 13's graded questions: a random orthogonal matrix, Keras weights into PyTorch's state dict, and
+the gradient of an RNN with a tied recurrent dropout mask.
 
 13.1 asks for the semi-orthogonal factor of a given Gaussian matrix with QR's signs fixed, compared
 with ``minigrad.nn.init.orthogonal_`` fed the same Gaussian draw. 13.2 and 13.3 ask for the state
 dict of ``nn.LSTM`` and ``nn.GRU`` made from weights in Keras's layout (kernels ``(D, G H)``, gate
 orders i, f, c, o and z, r, h, the GRU's two biases as rows of one ``(2, 3H)`` array); the answer
 function runs the loaded layer on a given batch, and its output is compared with the output of
-the correctly converted layer.
+the correctly converted layer. 13.4, harder, asks for ∂L/∂W of a tanh RNN whose recurrent
+connection carries the same dropout mask at every step (Gal and Ghahramani's variational dropout),
+which the chapter names but does not derive, compared with autograd (``Tensor`` operations) and
+finite differences.
 """
 
 from __future__ import annotations
