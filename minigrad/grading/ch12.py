@@ -254,15 +254,15 @@ def _pixelcnn_slips(height: int, width: int, row: int, col: int, num_layers: int
 
     return {
         "leave out the blind spot: a layer moves right only where it also moves up, so d rows up the "
-        "field reaches (k // 2) min(d, L) columns to the right, not (k // 2) L": field(right=lambda d: reach),
+        "field reaches k' min(d, L) columns to the right, not k' L": field(right=lambda d: reach),
         "let the right reach grow with every row up: only L layers move right, so from L rows up it "
-        "stays at (k // 2) L": field(right=lambda d: k * d),
-        "let each layer reach one row up: a k x k kernel reaches k // 2 rows up, so L layers reach "
-        "(k // 2) L rows": field(up=layers),
-        "reach only k // 2 pixels left in the target's own row: every layer reaches k // 2 further "
+        "stays at k' L": field(right=lambda d: k * d),
+        "let each layer reach one row up: a k x k kernel reaches k' rows up, so L layers reach "
+        "k' L rows": field(up=layers),
+        "reach only k' pixels left in the target's own row: every layer reaches k' further "
         "left": field(own_row_left=k),
         "include the pixel itself: the first layer has mask A": field(with_pixel=True),
-        "copy the Row LSTM's triangle of 12.2: every masked layer reaches k // 2 further left, in every "
+        "copy the Row LSTM's triangle of 12.2: every masked layer reaches k' further left, in every "
         "row, its own included": _field(height, width, row, col, up=row, left=lambda d: (d + 1) * k,
                                         right=lambda d: d * k, own_row_left=k),
     }
@@ -292,7 +292,7 @@ def _grade_pixelcnn(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
             continue
         hint = ""
         if got.shape == expected.shape:
-            height, width, row, col = args[:4]
+            _, width, row, col = args[:4]
             hint = next((f"; this is what you get if you {why}" for why, wrong in _pixelcnn_slips(*args).items()
                          if np.array_equal(got, wrong)), "")
             if not hint and got.ravel()[row * width + col:].any():
@@ -360,10 +360,10 @@ QUESTIONS = (
              hints=("Each layer adds one tap (δ, ε) of its kernel to the offset of the pixel read, so the "
                     "field is every sum of L taps, one per layer: the first from mask A, the others from "
                     "mask B (the taps T of (eq-px-masked-conv)). Work out which offsets such sums reach.",
-                    "With k = kernel_size // 2, a tap moves right (ε > 0) only if it also moves up, by 1 to k "
+                    "With k' = kernel_size // 2, a tap moves right (ε > 0) only if it also moves up, by 1 to k' "
                     "rows; a tap in the current row moves left or stays. How far right can a sum of L taps "
                     "get d rows up, when d < L and when d >= L? And how far left?",
-                    "Rows row - d for d = 1, ..., min(k L, row): columns col - k L, ..., col + k min(d, L); "
-                    "the target's row: columns col - k L, ..., col - 1. Clip at the image's edges."),
+                    "Rows row - d for d = 1, ..., min(k' L, row): columns col - k' L, ..., col + k' min(d, L); "
+                    "the target's row: columns col - k' L, ..., col - 1. Clip at the image's edges."),
              reference=lambda case: reference_pixelcnn_context(*(build_argument(spec) for spec in case["args"]))),
 )
