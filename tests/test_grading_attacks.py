@@ -148,6 +148,25 @@ def test_a4_forged_reports_get_no_credit(batch):
     assert {q.message for q in result.questions} == {"not credited: the notebook interfered with the grader's probe"}
 
 
+def test_a4_no_frame_a_notebook_can_reach_leads_to_the_key(batch):
+    """The key that signs the kernel's reports is out of reach of the frames under a cell, of the tracebacks
+    of refused requests and of answers (read from another thread), and of a signal handler's frames."""
+    result = batch[0]["02_a4_key_through_frames.ipynb"]
+    assert statuses(result) == {"2.1": ("passed", 2), "2.2": ("passed", 3), "2.3": ("passed", 3), "2.4": ("error", 0)}
+    assert row(result, "2.4").message.startswith("`softplus` raised RuntimeError: reached: nothing (")
+    assert result.cell_errors == []
+
+
+def test_a4_removing_the_profiler_gets_no_credit_and_a_deep_recursion_is_its_own_error(batch):
+    """CPython drops a thread's profiler when an exception starts inside it; an answer that does so on
+    purpose (sys.setprofile) is not credited, and one that recurses too deeply reads as RecursionError."""
+    result = batch[0]["02_a4_profiler_removed.ipynb"]
+    assert statuses(result) == {"2.1": ("passed", 2), "2.2": ("error", 0), "2.3": ("failed", 0), "2.4": ("passed", 2)}
+    assert row(result, "2.2").message.startswith("`dL_dw_expression` raised RecursionError")
+    assert row(result, "2.3").message.startswith("not credited: the grader's profiler was removed")
+    assert result.cell_errors == []
+
+
 def test_a5_nan_and_always_equal_objects_get_nothing(batch):
     result = batch[0]["02_a5_magic_objects.ipynb"]
     assert result.total == 0
@@ -158,7 +177,7 @@ def test_a6_a_value_subclass_is_not_a_value(batch):
     result = batch[0]["02_a6_value_subclass.ipynb"]
     assert statuses(result)["2.1"] == ("passed", 2)
     assert statuses(result)["2.4"] == ("error", 0)
-    assert "expected a Value, got Lying" in row(result, "2.4").message
+    assert "returned a Lying, not a Value" in row(result, "2.4").message
 
 
 def test_a6_the_trusted_reader_refuses_subclasses_and_reads_slots():
@@ -175,7 +194,7 @@ def test_a6_the_trusted_reader_refuses_subclasses_and_reads_slots():
     read = read_value_op(case, arguments, [(composite(a), composite(scaled))])["points"][0]
     assert read["nodes"] == 5 and read["inputs_are_the_argument"] is False
     assert read["grad"] == pytest.approx(1 / (1 + 2.718281828459045 ** -0.5))
-    with pytest.raises(TypeError, match="expected a Value, got Lying"):
+    with pytest.raises(TypeError, match="returned a Lying, not a Value"):
         read_value_op(case, arguments, [(Lying(1.0), composite(scaled))])
 
 
@@ -318,7 +337,7 @@ def test_e6_a_huge_source_is_refused_by_the_analysis(tmp_path):
 
 def test_e8_magics_are_read_as_the_code_they_run(batch):
     result = batch[0]["02_e8_magics.ipynb"]
-    assert "cell 4 assigns to `check`" in messages(result, "tampering")
+    assert "code cell 4 assigns to `check`" in messages(result, "tampering")
     assert statuses(result)["2.2"] == ("failed", 0) and "fake" in row(result, "2.2").message
 
 

@@ -452,15 +452,22 @@ class Grader:
     @staticmethod
     def _borrowed(q: Question, run: RunResult, outcome: Outcome, findings: list[Finding]) -> Outcome:
         """Apply the question's rule to the borrowed routines its answer called, and note what was refused."""
-        called, refused = [], []
+        called, refused, unwatched = [], [], False
         for part in ("visible", "hidden"):
             answer = (run.payloads.get(f"{q.qid}/{part}") or {}).get("answer")
             if isinstance(answer, dict):
                 called += [str(n) for n in answer.get("borrowed", []) if str(n) not in called]
                 refused += [str(n) for n in answer.get("refused", []) if str(n) not in refused]
+                unwatched = unwatched or answer.get("unwatched") is True
         if refused:
             findings.append(Finding("note", f"while the grader called `{q.answer}` ({q.qid}) it refused: "
                                             + ", ".join(refused[:5])))
+        if unwatched and outcome.score > 0:
+            why = (f"the grader's profiler was removed while it called `{q.answer}` (an exception that "
+                   f"started inside it, such as a RecursionError, or a call to sys.setprofile), so it cannot "
+                   f"tell which routines the answer called")
+            findings.append(Finding("note", f"{q.qid}: {why}"))
+            return Outcome("failed", 0, f"not credited: {why}")
         references = [n for n in called if n.startswith(REFERENCE_PREFIX)]
         if references:
             why = f"`{q.answer}` calls the grader's reference code ({', '.join(references[:3])})"
@@ -563,4 +570,4 @@ def _completed_message(run: RunResult) -> str:
     if not errors:
         return f"ran in {seconds:.1f} s"
     cells = ", ".join(str(n) for n, _ in run.cell_errors[:5])
-    return f"ran in {seconds:.1f} s; {errors} cell{'s' * (errors > 1)} raised (cell {cells})"
+    return f"ran in {seconds:.1f} s; {errors} code cell{'s' * (errors > 1)} raised (code cell {cells})"
