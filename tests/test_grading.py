@@ -216,7 +216,7 @@ def test_hanging_cell_and_hanging_answer_time_out(case_results):
 def test_a_kernel_that_ignores_interrupts_is_abandoned(case_results):
     result = case_results[0]["02_hangs_uninterruptibly.ipynb"]
     assert result.run_status == "timeout"
-    assert result.run_message == "did not stop when interrupted after 3 s in cell 3"
+    assert result.run_message == "did not stop when interrupted after 3 s in code cell 3"
     assert statuses(result) == {qid: ("timeout", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}
 
 
@@ -243,7 +243,7 @@ def test_sys_exit_is_an_error_in_one_cell(case_results):
 def test_a_dead_kernel_is_reported_and_nothing_is_credited(case_results, name):
     result = case_results[0][name]
     assert result.run_status == "kernel died"
-    assert "cell 3" in result.run_message
+    assert "code cell 3" in result.run_message
     assert statuses(result) == {qid: ("error", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}
 
 
@@ -386,6 +386,17 @@ def test_check_prints_one_line(capsys):
     assert "reads your answer from `unfold_s3`" in _line(capsys, "2.1", renamed, name="my_unfold")
 
 
+def test_an_answer_without_return_is_told_so(capsys):
+    """A function that returns None (a forgotten `return`) is reported as such, not as a TypeError."""
+    for qid, source in [("2.1", "def unfold_s3(s1, theta):\n    theta * s1"),
+                        ("2.3", "def bptt_contributions(w, xs, ys, h0):\n    pass"),
+                        ("2.4", "def softplus(a):\n    a.data")]:
+        line = _line(capsys, qid, source)
+        assert f"✗ {qid} " in line and "returned None" in line and "is a `return` missing?" in line, line
+        assert "TypeError" not in line
+    assert "returned a str, not numbers" in _line(capsys, "2.3", "def bptt_contributions(w, xs, ys, h0):\n    return 'x'")
+
+
 def test_check_names_the_missing_step(capsys):
     source = ("def dL_dw_expression(w, h):\n"
               "    tau = len(h) - 1\n"
@@ -446,7 +457,7 @@ def test_expression_trees_round_trip_and_reject_other_nodes():
         decode_expression(["Add", "not a node"])
     with pytest.raises(TypeError, match="does not read"):
         encode_expression(sympy.Function("f")(x))
-    with pytest.raises(TypeError, match="expected a SymPy expression"):
+    with pytest.raises(TypeError, match="returned a str, not a SymPy expression"):
         encode_expression("x + 1")
 
 
@@ -466,12 +477,23 @@ def test_source_scan_finds_rebinding_and_patching():
                "%time check = print\n!echo hello",
                "from minigrad.grading import ch02"]
     found = [(f.kind, f.message) for f in scan_sources(sources)]
-    assert found == [("tampering", "cell 2 patches g.check"), ("note", "cell 2 sets Value.softplus"),
-                     ("tampering", "cell 3 binds `check` to os.path, not minigrad.grading.check"),
-                     ("tampering", "cell 4 replaces a module in sys.modules"),
-                     ("tampering", "cell 5 assigns to `check`"),
-                     ("note", "cell 6 imports minigrad.grading.ch02, the grader's reference code (calling it from "
+    assert found == [("tampering", "code cell 2 patches g.check"), ("note", "code cell 2 sets Value.softplus"),
+                     ("tampering", "code cell 3 binds `check` to os.path, not minigrad.grading.check"),
+                     ("tampering", "code cell 4 replaces a module in sys.modules"),
+                     ("tampering", "code cell 5 assigns to `check`"),
+                     ("note", "code cell 6 imports minigrad.grading.ch02, the grader's reference code (calling it from "
                               "an answer gets no credit)")]
+
+
+def test_source_scan_flags_raw_memory_for_review():
+    """ctypes, mmap and numpy's array interface can read the kernel's memory (and its key): flagged, not voided."""
+    sources = ["import ctypes.util", "from mmap import mmap", "address = a.__array_interface__['data']",
+               "p = np.ctypeslib.as_array", "m = __import__('_ctypes')", "import math\nb = a.ctypes_like"]
+    found = [(f.kind, f.message.split(";")[0]) for f in scan_sources(sources)]
+    assert found == [("review", "code cell 1 imports ctypes"), ("review", "code cell 2 imports mmap"),
+                     ("review", "code cell 3 uses a.__array_interface__"), ("review", "code cell 4 uses np.ctypeslib"),
+                     ("review", "code cell 5 imports _ctypes")]
+    assert "read its code before trusting the score" in scan_sources(sources[:1])[0].message
 
 
 def test_generator_replaces_solutions_and_tags_top_level_stubs():

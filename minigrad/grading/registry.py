@@ -129,6 +129,8 @@ def score_answer(question: Question, cases: Sequence[dict], collected: Any) -> O
             if "raised" in result:
                 if result["raised"] == "NotImplementedError":
                     return Outcome("not attempted", 0, f"`{name}` still raises NotImplementedError")
+                if result["raised"] == "UnreadableAnswer":
+                    return Outcome("error", 0, f"`{name}` {result['message']} ({case['label']})")
                 return Outcome(
                     "error", 0,
                     f"`{name}` raised {result['raised']}: {result['message']} ({case['label']})",

@@ -234,9 +234,9 @@ async def run_notebook(sources: list[str], launch: Launch, requests: list[Reques
                 if state in ("total timeout", "kernel died", "stuck"):
                     result.status = "kernel died" if state == "kernel died" else "timeout"
                     result.message = {
-                        "total timeout": f"ran over the total time limit of {limits.total_timeout:g} s in cell {number}",
-                        "stuck": f"did not stop when interrupted after {timeout} s in cell {number}",
-                        "kernel died": f"the kernel died in cell {number} (os._exit, exit() or a crash)",
+                        "total timeout": f"ran over the total time limit of {limits.total_timeout:g} s in code cell {number}",
+                        "stuck": f"did not stop when interrupted after {timeout} s in code cell {number}",
+                        "kernel died": f"the kernel died in code cell {number} (os._exit, exit() or a crash)",
                     }[state]
                     break
             result.notebook_seconds = time.monotonic() - start - result.kernel_seconds

@@ -3,7 +3,9 @@
 
 * ``scan_sources``: the notebook's code, read without running it: rebinding ``check``, assigning
   into ``minigrad`` modules, replacing entries of ``sys.modules``, importing the grader's
-  reference code. Line magics such as ``%time`` are read as the code they run.
+  reference code; and, for the instructor to read, ways to reach the kernel's raw memory
+  (``ctypes``, ``mmap``, numpy's array interface), with which a notebook could forge the kernel's
+  reports. Line magics such as ``%time`` are read as the code they run.
 * ``claims``: "✓ 2.3 (3/3)" lines in the outputs (plain text, HTML and markdown, after Unicode
   normalisation and with terminal colour codes removed), to compare with what the grader found.
 """
@@ -32,11 +34,17 @@ _TAG = re.compile(r"<[^>]{0,2000}>")
 # shell lines are dropped.
 _CODE_LINE_MAGIC = re.compile(r"^(\s*)%{1,2}(?:time|timeit|prun|capture|debug)\b(?:\s+-\S+(?:\s+\S+)?)*\s?(.*)$")
 _OTHER_MAGIC = re.compile(r"^\s*(?:[%!].*|\w+\s*=\s*!.*)$")
+# Modules and attributes that read or write memory at an address: enough to forge the kernel's
+# signed reports (see the grading page's "What it does not protect against").
+_RAW_MEMORY_MODULES = frozenset({"ctypes", "_ctypes", "mmap", "cffi"})
+_RAW_MEMORY_ATTRIBUTES = frozenset({"__array_interface__", "__array_struct__", "ctypeslib", "ctypes",
+                                    "from_address", "string_at", "wstring_at"})
 
 
 @dataclass
 class Finding:
-    """Something the grader noticed. ``kind`` is ``tampering`` (an attempt to fake) or ``note``."""
+    """Something the grader noticed. ``kind`` is ``tampering`` (an attempt to fake; no credit), ``review``
+    (the score stands until the instructor has read the code) or ``note``."""
 
     kind: str
     message: str
@@ -69,7 +77,7 @@ def scan_sources(sources: list[str]) -> list[Finding]:
     grading_names: set[str] = set()
     for number, source in enumerate(sources, start=1):
         if len(source) > _MAX_CELL_CHARACTERS:
-            findings.append(Finding("note", f"cell {number} is too long to read for tampering"))
+            findings.append(Finding("note", f"code cell {number} is too long to read for tampering"))
             continue
         try:
             tree = ast.parse(_python_of(source))
@@ -77,9 +85,11 @@ def scan_sources(sources: list[str]) -> list[Finding]:
             continue
         for node in ast.walk(tree):
             message = _inspect(node, minigrad_names, grading_names)
+            kind = "note" if message.startswith(("sets ", "imports ")) else "tampering"
+            if not message:
+                message, kind = _raw_memory(node), "review"
             if message:
-                kind = "note" if message.startswith(("sets ", "imports ")) else "tampering"
-                finding = Finding(kind, f"cell {number} {message}")
+                finding = Finding(kind, f"code cell {number} {message}")
                 if finding not in findings:
                     findings.append(finding)
     return findings[:50]
@@ -129,6 +139,24 @@ def _inspect(node: ast.AST, minigrad_names: set[str], grading_names: set[str]) -
     if isinstance(node, ast.Subscript) and isinstance(node.ctx, (ast.Store, ast.Del)):
         if _root(node.value)[1] == "sys.modules":
             return "replaces a module in sys.modules"
+    return ""
+
+
+def _raw_memory(node: ast.AST) -> str:
+    """A message when ``node`` imports or names a way to read memory at an address; ``""`` otherwise."""
+    why = ("; with it a notebook can read its kernel's memory and forge the grader's reports: "
+           "read its code before trusting the score")
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        modules = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+        for module in modules:
+            if module.split(".")[0] in _RAW_MEMORY_MODULES:
+                return f"imports {module.split('.')[0]}{why}"
+    if isinstance(node, ast.Attribute) and node.attr in _RAW_MEMORY_ATTRIBUTES:
+        return f"uses {_root(node)[1]}{why}"
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "__import__" \
+            and node.args and isinstance(node.args[0], ast.Constant) and str(node.args[0].value).split(".")[0] \
+            in _RAW_MEMORY_MODULES:
+        return f"imports {node.args[0].value}{why}"
     return ""
 
 

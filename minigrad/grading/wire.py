@@ -33,6 +33,7 @@ __all__ = [
     "read_value_op",
     "collect_answer",
     "type_name",
+    "UnreadableAnswer",
 ]
 
 MAX_TREE_NODES = 200_000
@@ -57,6 +58,18 @@ type_name: Callable[[type], str] = type.__dict__["__name__"].__get__
 """A class's own name, read without running any of its (or its metaclass's) code."""
 
 
+
+class UnreadableAnswer(TypeError):
+    """An answer returned something its question does not read (``None``, a string, ...).
+
+    Raised by the grader's readers, not by the student's code; reports say what was returned.
+    """
+
+    def __init__(self, expected: str, returned: Any) -> None:
+        kind = type_name(type(returned))
+        super().__init__(f"returned None, not {expected} (is a `return` missing?)" if returned is None
+                         else f"returned a {kind}, not {expected}")
+
 # ------------------------------------------------------------------------------ SymPy trees
 def encode_expression(expr: Any) -> list:
     """Encode a SymPy expression (or a Python number) as a nested list of whitelisted nodes.
@@ -66,13 +79,14 @@ def encode_expression(expr: Any) -> list:
     tanh, sinh, cosh, sech, sin, cos, Abs.
 
     Raises:
-        TypeError: for anything else (another type, or a SymPy function outside the list).
+        UnreadableAnswer: for another type (``None``, a string, ...).
+        TypeError: for a SymPy function outside the list.
         ValueError: for an expression of more than :data:`MAX_TREE_NODES` nodes.
     """
     import sympy
 
     if isinstance(expr, bool) or not isinstance(expr, (int, float, sympy.Basic)):
-        raise TypeError(f"expected a SymPy expression, got {type_name(type(expr))}")
+        raise UnreadableAnswer("a SymPy expression", expr)
     root: list = []
     stack: list[tuple[Any, list]] = [(sympy.sympify(expr), root)]
     count = 0
@@ -220,7 +234,7 @@ def _encode_numbers(result: Any) -> dict:
     """A number or a 1-D sequence of numbers as ``{"shape": [...], "values": [...]}``."""
     array = np.asarray(result)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
-        raise TypeError(f"expected numbers, got {type_name(type(result))}")
+        raise UnreadableAnswer("numbers", result)
     if array.size > MAX_NUMBERS:
         raise ValueError(f"returns {array.size} numbers, more than the {MAX_NUMBERS} the grader reads")
     return {"shape": [int(n) for n in array.shape], "values": [float(v) for v in array.astype(float).ravel()]}
@@ -259,7 +273,7 @@ def _graph(out: Any, _type: Any = type, _id: Any = id, _Value: Any = Value,
     of the same length; they are read through the slot descriptors, never through the object.
     """
     if _type(out) is not _Value:
-        raise TypeError(f"expected a Value, got {type_name(_type(out))}")
+        raise UnreadableAnswer("a Value", out)
     order: list = []
     seen: set[int] = set()
     stack: list = [(out, None)]
