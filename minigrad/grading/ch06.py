@@ -196,6 +196,10 @@ QUESTIONS = (
     Question(
         qid="6.1", points=2, title="Perplexity from losses", answer="perplexity_from_losses",
         difficulty=1, minutes=5,
+        hints=("Perplexity is the exponential of the cross-entropy per token (chapter 6), and that "
+               "cross-entropy pools every token of the set, not word by word.",
+               "Add up all the losses and all the token counts first, divide once, then exponentiate: "
+               "np.exp(total loss / total tokens). The losses are in nats, so use exp, not 2 **."),
         kind="numbers",
         visible=({"label": "visible case, 4 words",
                   "args": [{"array": [9.5, 4.1, 20.3, 11.0]}, {"integers": [4, 2, 8, 5]}]},),
@@ -204,6 +208,12 @@ QUESTIONS = (
     Question(
         qid="6.2", points=3, title="Sampling with a temperature", answer="sample_with_temperature",
         difficulty=1, minutes=10,
+        hints=("Divide the logits by T, then take a softmax of each row: a small T sharpens p_T, a large T "
+               "flattens it.",
+               "Subtract each row's maximum from logits / T before np.exp, normalise the rows, and take "
+               "np.cumsum along axis 1 to get F(v).",
+               "The first v with F(v) >= u is the number of entries of F that are below u: "
+               "(F < u[:, None]).sum(axis=1); clip it to V - 1 against rounding."),
         kind="numbers",
         visible=(_sample_case("visible case, 6 rows, 5 tokens, T = 0.7", np.random.default_rng(60),
                               6, 5, 0.7, 1.5),),
@@ -212,6 +222,12 @@ QUESTIONS = (
     Question(
         qid="6.3", points=3, title="One step of beam search", answer="beam_step", kind="numbers",
         difficulty=2, minutes=20,
+        hints=("Score every (beam, token) pair at once: s_b + ℓ_(b, v) is a K × V array, by broadcasting "
+               "beam_log_probs[:, None] + next_log_probs.",
+               "Rank all K V scores together: np.argsort(-scores, axis=None) sorts the flattened array, best "
+               "first; keep the first beam_width indices.",
+               "A flat index i is the pair (i // V, i % V): np.divmod(best, V) gives the parents and the "
+               "tokens, and scores[parents, tokens] their scores."),
         visible=(_beam_case("visible case, 3 beams, 6 tokens, width 3", np.random.default_rng(61),
                             3, 6, 3),),
         hidden=_hidden_beam, grade=_grade_beam,

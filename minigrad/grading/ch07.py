@@ -208,6 +208,11 @@ QUESTIONS = (
     Question(
         qid="7.1", points=3, title="A bidirectional wrapper", answer="bidirectional_rnn",
         difficulty=2, minutes=15,
+        hints=("As in chapter 7's bidirectional RNN equation, the forward half is run_rnn on x as it is, the backward half is "
+               "run_rnn with the other weights on the sequence read from the end.",
+               "x[::-1] reverses the time axis. The state the backward layer computes first belongs to "
+               "position τ, so reverse its output again before you join the halves.",
+               "np.concatenate([forward, backward], axis=-1): forward states in the first H columns."),
         kind="numbers",
         visible=(_bidirectional_case("visible case, T = 4, B = 2, D = 3, H = 2",
                                      np.random.default_rng(71), 4, 2, 3, 2),),
@@ -215,13 +220,22 @@ QUESTIONS = (
     ),
     Question(
         qid="7.2", points=3, title="Pooling a padded batch", answer="masked_pool", kind="numbers",
-        difficulty=2, minutes=15,
+        difficulty=1, minutes=15,
+        hints=("Chapter 7's pooling equation, over the real steps t < n_b only; a boolean mask "
+               "np.arange(T)[:, None] < lengths[None, :], of shape (T, B), marks them.",
+               "Last: outputs[lengths - 1, np.arange(B)]. Mean: multiply by the mask (with a trailing axis), "
+               "sum over time and divide by lengths[:, None], not by T.",
+               "Max: put -np.inf at the padded steps with np.where(mask[:, :, None], outputs, -np.inf), "
+               "then take .max(axis=0); stack the three with np.stack."),
         visible=(_pool_case("visible case, T = 5, B = 3, H = 2", np.random.default_rng(72), 5, 3, 2),),
         hidden=_hidden_pool, grade=_grade_pool,
     ),
     Question(
         qid="7.3", points=2, title="A tagger's accuracy with padding masked", answer="tagging_accuracy",
         difficulty=1, minutes=10,
+        hints=("The predicted tag is logits.argmax(axis=-1), shape (T, B); a position is real where tags != pad.",
+               "Compare predictions and tags everywhere, then keep only the real positions with the boolean "
+               "mask and take the mean of what is left: one pool of tokens for the whole batch."),
         kind="numbers",
         visible=(_accuracy_case("visible case, T = 4, B = 3, 3 tags", np.random.default_rng(73), 4, 3, 3),),
         hidden=_hidden_accuracy, grade=_grade_accuracy,

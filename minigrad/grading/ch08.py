@@ -161,14 +161,24 @@ _VISIBLE_RNG = np.random.default_rng(2008)
 QUESTIONS = (
     Question(
         qid="8.1", points=3, title="A product of Jacobians", answer="jacobian_product", kind="numbers",
-        difficulty=2, minutes=15,
+        difficulty=1, minutes=10,
+        hints=("Chapter 8's product of Jacobians: one factor diag(1 - (h^(k))²) W per step k = t + 1 … τ, and the "
+               "identity when t = τ.",
+               "Start from np.eye(H) and loop k from t + 1 to τ, multiplying the new factor on the left: "
+               "product = D_k @ W @ product, where h^(k) is states[k - 1].",
+               "np.diag(1 - states[k - 1] ** 2) @ W scales row i of W by 1 - (h^(k)_i)²."),
         visible=(_jacobian_case("visible case, H = 4, τ = 6, t = 1", _VISIBLE_RNG, 4, 6, 1),),
         hidden=_hidden_jacobian, grade=_grade_jacobian,
         borrowed=("minigrad.autograd.backward",),
     ),
     Question(
         qid="8.2", points=2, title="Gradient norms by lag", answer="gradient_norms_by_lag", kind="numbers",
-        difficulty=2, minutes=10,
+        difficulty=1, minutes=10,
+        hints=("Backpropagation as in chapter 8, one step at a time: never form the matrix, multiply the vector "
+               "by one transposed Jacobian per step.",
+               "Record the norm first, then step back: grad = W.T @ ((1 - states[k - 1] ** 2) * grad) for "
+               "k = τ, τ - 1, …, 1, which needs h^(k), not h^(k-1).",
+               "Lag 0 is np.linalg.norm(grad_last) itself; return the τ norms in the order you computed them."),
         visible=(_norms_case("visible case, H = 4, τ = 8", _VISIBLE_RNG, 4, 8),),
         hidden=_hidden_norms, grade=_grade_norms,
         borrowed=("minigrad.autograd.backward",),
@@ -176,6 +186,10 @@ QUESTIONS = (
     Question(
         qid="8.3", points=3, title="clip_grad_norm_ by hand", answer="clip_by_norm", kind="numbers",
         difficulty=1, minutes=10,
+        hints=("Clipping by norm as in chapter 8, on all the gradients together: one norm for the weight and the "
+               "bias joined into one vector.",
+               "Flatten both with np.ravel, join them with np.concatenate, and multiply by "
+               "min(1, max_norm / (norm + 1e-6)): a gradient shorter than max_norm is left as it is."),
         visible=(_clip_case("visible case, a 3 x 2 weight, max_norm = 1", _VISIBLE_RNG, (3, 2), 1.0),),
         hidden=_hidden_clip, grade=_grade_clip,
         borrowed=("minigrad.optim.clip_grad_norm_",),
