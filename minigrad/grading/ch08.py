@@ -3,8 +3,11 @@
 8.1 asks for ∂h^(τ)/∂h^(t) = ∏_{k=t+1..τ} diag(1 - (h^(k))²) W of a vanilla tanh RNN, from its
 recurrent matrix and stored states; 8.2 for the norms ||∂L/∂h^(t)|| at every lag, given the gradient
 arriving at h^(τ); 8.3 for ``clip_grad_norm_`` done by hand on two gradients. The references are
-the explicit products, autograd through ``minigrad.nn.RNNCell`` (8.1, 8.2, checked against finite
-differences in this module's tests) and ``minigrad.optim.clip_grad_norm_`` (8.3).
+the explicit products (8.1, 8.2, checked against finite differences in ``tests/test_grading_ch08.py``)
+and ``minigrad.optim.clip_grad_norm_`` (8.3).
+8.4 asks for ∂h^(τ)/∂h^(t) of an RNN with a skip connection in time,
+h^(k) = tanh(W h^(k-1) + W_skip h^(k-d) + c^(k)), which the chapter lists as a remedy but does not
+derive; it is graded against autograd and finite differences, naming the usual slips.
 """
 
 from __future__ import annotations
@@ -14,11 +17,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import close, first_difference, numbers, random_array, where
+from minigrad.grading.common import close, first_difference, grade_derivation, numbers, random_array, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
-__all__ = ["QUESTIONS", "reference_jacobian_product", "reference_gradient_norms", "reference_clip"]
+__all__ = ["QUESTIONS", "reference_jacobian_product", "reference_gradient_norms", "reference_clip",
+           "skip_rnn_states", "reference_skip_jacobian"]
 
 # ---------------------------------------------------------------------------------- 8.1, 8.2
 def _rnn_states(rng: np.random.Generator, hidden: int, tau: int) -> tuple[list, list]:
@@ -156,6 +160,103 @@ def _grade_clip(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     return Outcome("passed", 3, f"matches optim.clip_grad_norm_ {where(cases)}")
 
 
+# ---------------------------------------------------------------------------------- 8.4
+def _skip_step(W: Any, W_skip: Any, previous: Any, skipped: Any, drive: Any) -> Any:
+    """h^(k) = tanh(W h^(k-1) + W_skip h^(k-d) + c^(k)), for numpy arrays or ``Tensor``s alike."""
+    a = W @ previous + W_skip @ skipped + drive
+    return a.tanh() if hasattr(a, "tanh") else np.tanh(a)
+
+
+def skip_rnn_states(W: np.ndarray, W_skip: np.ndarray, d: int, drives: np.ndarray) -> np.ndarray:
+    """The states h^(1..τ) (row k - 1 is h^(k)) of the skip RNN driven by c^(1..τ), with h^(j) = 0 for j ≤ 0."""
+    states = np.zeros((len(drives) + d, W.shape[0]))  # d leading rows of zeros: h^(1-d) … h^(0)
+    for k, drive in enumerate(drives, start=d):
+        states[k] = _skip_step(W, W_skip, states[k - 1], states[k - d], drive)
+    return states[d:]
+
+
+def _drives(W: np.ndarray, W_skip: np.ndarray, d: int, states: np.ndarray) -> np.ndarray:
+    """The drives c^(k) = artanh(h^(k)) - W h^(k-1) - W_skip h^(k-d) that produced the given states."""
+    padded = np.concatenate([np.zeros((d, W.shape[0])), states])
+    return np.arctanh(states) - padded[d - 1:-1] @ W.T - padded[:-d] @ W_skip.T
+
+
+def _skip_forward_from(W, W_skip, d, states, t, h_t, drives) -> Any:
+    """h^(τ) as a function of h^(t), the states before step t and the drives held fixed."""
+    known = [np.zeros_like(states[0])] * d + list(states[:t - 1]) + [h_t]  # h^(1-d) … h^(t)
+    for k in range(t + 1, len(states) + 1):
+        known.append(_skip_step(W, W_skip, known[-1], known[-d], drives[k - 1]))
+    return known[-1]
+
+
+def reference_skip_jacobian(W, W_skip, d, states, t) -> dict[str, np.ndarray]:
+    """∂h^(τ)/∂h^(t) of the skip RNN, by autograd (one backward pass per row) and by central differences."""
+    from minigrad.tensor import Tensor
+
+    d, t = int(d), int(t)
+    drives = _drives(W, W_skip, d, states)
+    size = W.shape[0]
+    autograd = np.zeros((size, size))
+    for i in range(size):
+        leaf = Tensor(states[t - 1].copy(), requires_grad=True)
+        last = _skip_forward_from(Tensor(W), Tensor(W_skip), d, [Tensor(s) for s in states], t, leaf,
+                                  [Tensor(c) for c in drives])
+        (last * Tensor(np.eye(size)[i])).sum().backward()
+        autograd[i] = leaf.grad
+    finite = np.zeros((size, size))
+    for j in range(size):
+        step = np.eye(size)[j] * 1e-6
+        plus = _skip_forward_from(W, W_skip, d, states, t, states[t - 1] + step, drives)
+        minus = _skip_forward_from(W, W_skip, d, states, t, states[t - 1] - step, drives)
+        finite[:, j] = (plus - minus) / 2e-6
+    return {"autograd": autograd, "finite": finite}
+
+
+def _skip_recursion(W, W_skip, d, states, t, *, skip=True, skip_derivative=True, before="zero") -> np.ndarray:
+    """J_k = D_k (W J_(k-1) + W_skip J_(k-d)) from J_t = I, D_k = diag(1 - (h^(k))²); the options make slips."""
+    size = W.shape[0]
+    zero = np.zeros((size, size))
+    earlier = {"zero": zero, "identity": np.eye(size)}[before]
+    jacobians = {t: np.eye(size)}
+    for k in range(t + 1, len(states) + 1):
+        scale = (1 - states[k - 1] ** 2)[:, None]
+        skipped = jacobians.get(k - d, earlier if k - d >= 1 else zero) if skip else zero
+        jacobians[k] = scale * (W @ jacobians[k - 1]) + (scale if skip_derivative else 1.0) * (W_skip @ skipped)
+    return jacobians[len(states)]
+
+
+def _skip_mistakes(W, W_skip, d, states, t) -> dict[str, np.ndarray]:
+    d, t = int(d), int(t)
+    right = _skip_recursion(W, W_skip, d, states, t)
+    return {
+        "follow only the one-step path (8.1's product): h^(k-d) reaches h^(k) through W_skip as well":
+            _skip_recursion(W, W_skip, d, states, t, skip=False),
+        "treat the states before step t as if they depended on h^(t): their Jacobian is zero, not the identity":
+            _skip_recursion(W, W_skip, d, states, t, before="identity"),
+        "leave out the tanh derivative on the skip path: W_skip h^(k-d) is inside the tanh":
+            _skip_recursion(W, W_skip, d, states, t, skip_derivative=False),
+        "transpose the result: row i holds the derivatives of h^(τ)_i": right.T,
+    }
+
+
+def _skip_case(label: str, rng: np.random.Generator, hidden: int, tau: int, d: int, t: int) -> dict:
+    W = np.round(rng.normal(scale=0.9 / math.sqrt(hidden), size=(hidden, hidden)), 3)
+    W_skip = np.round(rng.normal(scale=0.9 / math.sqrt(hidden), size=(hidden, hidden)), 3)
+    states = skip_rnn_states(W, W_skip, d, rng.normal(size=(tau, hidden)))
+    return {"label": label, "args": [{"array": W.tolist()}, {"array": W_skip.tolist()}, {"number": d},
+                                     {"array": states.tolist()}, {"number": t}]}
+
+
+def _hidden_skip(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_skip_case("hidden case, H = 4, τ = 10, d = 3, t = 2", rng, 4, 10, 3, 2),
+            _skip_case("hidden case, H = 2, τ = 9, d = 4, t = 4", rng, 2, 9, 4, 4),
+            _skip_case("hidden case, H = 3, τ = 5, d = 2, t = 5", rng, 3, 5, 2, 5))
+
+
+_grade_skip = grade_derivation("∂h^(τ)/∂h^(t)", reference_skip_jacobian, _skip_mistakes, 4,
+                               "of the RNN with a skip connection in time")
+
+
 _VISIBLE_RNG = np.random.default_rng(2008)
 
 QUESTIONS = (
@@ -193,5 +294,19 @@ QUESTIONS = (
         visible=(_clip_case("visible case, a 3 x 2 weight, max_norm = 1", _VISIBLE_RNG, (3, 2), 1.0),),
         hidden=_hidden_clip, grade=_grade_clip,
         borrowed=("minigrad.optim.clip_grad_norm_",),
+    ),
+    Question(
+        qid="8.4", points=4, title="∂h^(τ)/∂h^(t) with a skip connection in time, derived",
+        answer="skip_jacobian", kind="numbers",
+        visible=(_skip_case("visible case, H = 3, τ = 7, d = 2, t = 2", np.random.default_rng(2084), 3, 7, 2, 2),),
+        hidden=_hidden_skip, grade=_grade_skip,
+        borrowed=("minigrad.autograd.backward",), difficulty=3, minutes=30,
+        hints=("Draw the unrolled graph: h^(k) has two parents, h^(k-1) through W and h^(k-d) through W_skip, "
+               "both inside the tanh. ∂h^(τ)/∂h^(t) adds up every path from h^(t) to h^(τ).",
+               "Let J_k = ∂h^(k)/∂h^(t). Then J_t = I, J_j = 0 for j < t (earlier states do not depend on "
+               "h^(t)), and the chain rule gives J_k = D_k (W J_(k-1) + W_skip J_(k-d)) for k > t.",
+               "D_k = diag(1 - (h^(k))²), with h^(k) = states[k - 1]; build J_(t+1), …, J_τ in a loop, "
+               "keeping every J_k in a dict, and use a zero matrix when k - d < t."),
+        reference=lambda case: reference_skip_jacobian(*(build_argument(spec) for spec in case["args"]))["autograd"],
     ),
 )
