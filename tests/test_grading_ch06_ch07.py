@@ -106,3 +106,86 @@ def test_reference_bidirectional_matches_two_unidirectional_runs():
     x, Uf, Wf, Ub, Wb = (rng.normal(size=s) for s in [(5, 2, 3), (4, 3), (4, 4), (4, 3), (4, 4)])
     expected = np.concatenate([run(x, Uf, Wf), run(x[::-1], Ub, Wb)[::-1]], -1)
     assert np.allclose(reference_bidirectional(x, Uf, Wf, Ub, Wb), expected)
+
+
+# ------------------------------------------------------------------------------ 7.4, the backward pass of concat pooling
+def concat_pool_backward(outputs, lengths, grad_pooled, mean_length=None, max_padding=False, backward_end=0,
+                         add=True, add_ends=True):
+    """∂L/∂outputs of s = [ends; mean; max], written as a student would, with switches for slips."""
+    steps, batch, size = outputs.shape
+    half = size // 2
+    g_ends, g_mean, g_max = np.split(grad_pooled, 3, axis=-1)
+    grad = np.zeros_like(outputs)
+    for b, n in enumerate(lengths):
+        grad[:n, b] += g_mean[b] / (n if mean_length is None else mean_length)
+        end = n - 1 if backward_end is None else backward_end
+        for j in range(size):
+            winner = int(np.argmax(outputs[:, b, j] if max_padding else outputs[:n, b, j]))
+            if add:
+                grad[winner, b, j] += g_max[b, j]
+            else:
+                grad[winner, b, j] = g_max[b, j]
+        if add_ends:
+            grad[n - 1, b, :half] += g_ends[b, :half]
+            grad[end, b, half:] += g_ends[b, half:]
+        else:
+            grad[n - 1, b, :half] = g_ends[b, :half]
+            grad[end, b, half:] = g_ends[b, half:]
+    return grad
+
+
+def test_7_4_reference_agrees_with_finite_differences_in_float64():
+    from minigrad.grading import ch07
+    from minigrad.grading.wire import build_argument
+
+    question = QUESTIONS["7.4"]
+    for seed in range(3):
+        for case in [*question.visible, *question.hidden(np.random.default_rng(seed))]:
+            args = [build_argument(spec) for spec in case["args"]]
+            references = ch07.reference_pool_gradient(*args)
+            np.testing.assert_allclose(references["autograd"], references["finite"], rtol=1e-7, atol=1e-8)
+            np.testing.assert_allclose(references["autograd"], concat_pool_backward(*args), rtol=1e-12, atol=1e-14)
+
+
+def test_7_4_cases_have_short_sequences_large_padding_and_no_ties():
+    from minigrad.grading.wire import build_argument
+
+    question = QUESTIONS["7.4"]
+    for case in [*question.visible, *question.hidden(np.random.default_rng(5))]:
+        outputs, lengths, grad = (build_argument(spec) for spec in case["args"])
+        assert 1 in lengths and outputs.shape[0] in lengths and grad.shape == (outputs.shape[1], 3 * outputs.shape[2])
+        for b, n in enumerate(lengths):
+            assert (outputs[n:, b] >= 3).all()
+            assert all(len(set(column)) == n for column in outputs[:n, b].T)
+
+
+def test_7_4_right_answer_scores_full_marks_on_several_seeds():
+    for seed in range(4):
+        result = outcome("7.4", concat_pool_backward, seed=seed)
+        assert result.status == "passed" and result.score == 4 and "2 hidden cases" in result.message, result.message
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"mean_length": 5}, "padded length T"),
+    ({"max_padding": True}, "padded steps win the max"),
+    ({"backward_end": None}, "backward half's end"),
+    ({"add": False}, "none overwrites another"),
+    ({"add_ends": False}, "none overwrites another"),
+])
+def test_7_4_names_each_slip(options, words):
+    result = outcome("7.4", lambda *args: concat_pool_backward(*args, **options))
+    assert result.status == "failed" and result.score == 0 and words in result.message, result.message
+
+
+def test_7_4_stub_blank_and_fitted_answers_score_nothing():
+    from minigrad.grading.wire import build_argument
+
+    def stub(*args):
+        raise NotImplementedError("replace this line with your code")
+
+    assert outcome("7.4", stub).status == "not attempted"
+    blank = outcome("7.4", lambda outputs, *args: np.zeros_like(outputs))
+    assert blank.status == "failed" and blank.score == 0
+    fixed = concat_pool_backward(*(build_argument(spec) for spec in QUESTIONS["7.4"].visible[0]["args"]))
+    fitted = outcome("7.4", lambda *args: fixed)
+    assert fitted.score == 0 and "hidden case" in fitted.message, fitted.message

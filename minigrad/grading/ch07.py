@@ -6,6 +6,9 @@
 :func:`minigrad.models.pool_states`, on batches whose padded steps hold large values.
 7.3 asks for a tagger's accuracy over real tokens; it is compared with
 :func:`minigrad.metrics.masked_accuracy`.
+7.4 asks for the backward pass of concat pooling, s = [ends; mean; max] of a bidirectional layer's
+padded outputs, which the chapter runs only forward: ∂L/∂outputs for L = Σ g ⊙ s, graded against
+autograd through :func:`minigrad.models.pool_states` and finite differences, naming the usual slips.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import first_difference, numbers, where
+from minigrad.grading.common import close, first_difference, grade_derivation, numbers, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
-__all__ = ["QUESTIONS", "reference_bidirectional"]
+__all__ = ["QUESTIONS", "reference_bidirectional", "concat_pool", "reference_pool_gradient"]
 
 
 def _same(got: np.ndarray, expected: np.ndarray) -> bool:
@@ -204,6 +207,119 @@ def _grade_accuracy(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     return Outcome("passed", 2, f"equals minigrad.metrics.masked_accuracy {where(cases)}")
 
 
+# ---------------------------------------------------------------------------------- 7.4
+_CONCAT = ("ends", "mean", "max")
+"""The poolings of 7.4, in the order their blocks of 2H columns appear in s."""
+
+
+def concat_pool(outputs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """s = [ends; mean; max] of each sequence's real steps, shape (B, 6H), in numpy (float64)."""
+    steps, batch, size = outputs.shape
+    real = (np.arange(steps)[:, None] < lengths[None, :])[:, :, None]
+    rows = np.arange(batch)
+    ends = np.concatenate([outputs[lengths - 1, rows, :size // 2], outputs[0, :, size // 2:]], axis=-1)
+    mean = (outputs * real).sum(axis=0) / lengths[:, None]
+    return np.concatenate([ends, mean, np.where(real, outputs, -np.inf).max(axis=0)], axis=-1)
+
+
+def reference_pool_gradient(outputs, lengths, grad_pooled) -> dict[str, np.ndarray]:
+    """∂L/∂outputs for L = Σ grad_pooled ⊙ s, by autograd through ``pool_states`` and by central differences."""
+    import minigrad
+    from minigrad.models import pool_states
+
+    lengths = lengths.astype(int)
+    leaf = minigrad.Tensor(outputs.copy(), requires_grad=True)
+    pooled = minigrad.cat([pool_states(leaf, lengths, method) for method in _CONCAT], axis=-1)
+    (pooled * minigrad.Tensor(grad_pooled)).sum().backward()
+    finite = np.zeros_like(outputs)
+    for index in np.ndindex(*outputs.shape):
+        step = np.zeros_like(outputs)
+        step[index] = 1e-6
+        finite[index] = np.sum(grad_pooled * (concat_pool(outputs + step, lengths)
+                                              - concat_pool(outputs - step, lengths))) / 2e-6
+    return {"autograd": leaf.grad.copy(), "finite": finite}
+
+
+def _pool_gradient_parts(outputs, lengths, grad_pooled, *, mean_over=None, max_over_padding=False,
+                         mean_to_padding=False, backward_end_at_last=False, forward_end_at_T=False) -> list:
+    """The gradients the three poolings send to the states, one array (T, B, 2H) each; the options make slips."""
+    steps, batch, size = outputs.shape
+    half, rows = size // 2, np.arange(batch)
+    g_ends, g_mean, g_max = np.split(grad_pooled, 3, axis=-1)
+    real = (np.arange(steps)[:, None] < lengths[None, :])[:, :, None]
+    ends = np.zeros_like(outputs)
+    ends[steps - 1 if forward_end_at_T else lengths - 1, rows, :half] = g_ends[:, :half]
+    ends[lengths - 1 if backward_end_at_last else 0, rows, half:] = g_ends[:, half:]
+    divisor = lengths[:, None] if mean_over is None else mean_over
+    mean = np.broadcast_to(g_mean / divisor, outputs.shape) * (True if mean_to_padding else real)
+    winners = (outputs if max_over_padding else np.where(real, outputs, -np.inf)).argmax(axis=0)
+    largest = np.zeros_like(outputs)
+    np.put_along_axis(largest, winners[None], g_max[None], axis=0)
+    return [ends, mean, largest]
+
+
+def _pool_gradient_mistakes(outputs, lengths, grad_pooled) -> dict[str, np.ndarray]:
+    lengths = lengths.astype(int)
+
+    def slip(**option):
+        return sum(_pool_gradient_parts(outputs, lengths, grad_pooled, **option))
+
+    return {
+        "divide the mean's gradient by the padded length T: a sequence of length n shares it among its n "
+        "real steps": slip(mean_over=outputs.shape[0]),
+        "let the padded steps win the max: the gradient of each unit's max goes to the real step that "
+        "holds it": slip(max_over_padding=True),
+        "send the mean's gradient to the padded steps as well: only the real steps were averaged":
+            slip(mean_to_padding=True),
+        "take the backward half's end at step n: the backward direction has read the whole sequence at "
+        "step 1": slip(backward_end_at_last=True),
+        "take the forward half's end at the padded last step T instead of step n": slip(forward_end_at_T=True),
+    }
+
+
+def _pool_gradient_case(label: str, rng: np.random.Generator, steps: int, batch: int, hidden: int) -> dict:
+    """Padded outputs (T, B, 2H) whose padding holds large values, lengths from 1 to T, and ∂L/∂s (B, 6H)."""
+    lengths = rng.integers(1, steps + 1, size=batch)
+    lengths[0], lengths[-1] = steps, 1
+    outputs = np.round(rng.normal(size=(steps, batch, 2 * hidden)), 6)
+    for b, n in enumerate(lengths):
+        outputs[n:, b] = np.round(rng.uniform(3.0, 9.0, size=(steps - n, 2 * hidden)), 6)  # never counted
+        while len(np.unique(outputs[:n, b], axis=0)) < n or any(
+                len(set(column)) < n for column in outputs[:n, b].T):  # no ties: the max has one winner
+            outputs[:n, b] = np.round(rng.normal(size=(n, 2 * hidden)), 6)
+    return {"label": label, "args": [{"array": outputs.tolist()}, {"integers": [int(n) for n in lengths]},
+                                     {"array": np.round(rng.normal(size=(batch, 6 * hidden)), 3).tolist()}]}
+
+
+def _hidden_pool_gradient(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_pool_gradient_case("hidden case, T = 7, B = 5, H = 3", rng, 7, 5, 3),
+            _pool_gradient_case("hidden case, T = 12, B = 6, H = 2", rng, 12, 6, 2))
+
+
+_grade_against_autograd = grade_derivation("∂L/∂outputs", reference_pool_gradient, _pool_gradient_mistakes, 4,
+                                           "of concat pooling")
+
+
+def _grade_pool_gradient(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    """:func:`grade_derivation`'s outcome, which also says when only the states that two poolings share
+    are wrong (one pooling's gradient overwrote another's, in whatever order they were written)."""
+    outcome = _grade_against_autograd(cases, answers)
+    if outcome.status == "passed" or "this is what you get" in outcome.message:
+        return outcome
+    for case, answer in zip(cases, answers):
+        outputs, lengths, grad_pooled = (build_argument(spec) for spec in case["args"])
+        parts = _pool_gradient_parts(outputs, lengths.astype(int), grad_pooled)
+        got, expected = numbers(answer), sum(parts)
+        if not close(got, expected):
+            shared = sum(part != 0 for part in parts) >= 2
+            if got.shape == expected.shape and close(got[~shared], expected[~shared]):
+                return Outcome("failed", 0, f"{outcome.message}; only states that two poolings reach are wrong "
+                                            f"(step n or 1 that also holds a max, or a sequence of length 1): "
+                                            f"there their gradients add, none overwrites another")
+            break
+    return outcome
+
+
 QUESTIONS = (
     Question(
         qid="7.1", points=3, title="A bidirectional wrapper", answer="bidirectional_rnn",
@@ -239,5 +355,20 @@ QUESTIONS = (
         kind="numbers",
         visible=(_accuracy_case("visible case, T = 4, B = 3, 3 tags", np.random.default_rng(73), 4, 3, 3),),
         hidden=_hidden_accuracy, grade=_grade_accuracy,
+    ),
+    Question(
+        qid="7.4", points=4, title="The backward pass of concat pooling, derived", answer="concat_pool_backward",
+        kind="numbers",
+        visible=(_pool_gradient_case("visible case, T = 5, B = 3, H = 2", np.random.default_rng(73), 5, 3, 2),),
+        hidden=_hidden_pool_gradient, grade=_grade_pool_gradient,
+        borrowed=("minigrad.autograd.backward", "minigrad.models.pool_states"), difficulty=3, minutes=30,
+        hints=("Treat the three blocks of s separately and add what each sends back: every entry of s is one "
+               "state, a mean of states or a max of states, and only the real steps t < n_b take part.",
+               "Ends: g's first H entries go to step n_b - 1 (forward half), the next H to step 0 (backward "
+               "half). Mean: each real step gets its block of g divided by n_b. Max: each unit's block of g goes "
+               "to the one real step that holds its maximum.",
+               "Find the winners with np.where(mask, outputs, -np.inf).argmax(axis=0) and write them with "
+               "np.put_along_axis; accumulate with +=, since two poolings can reach the same state."),
+        reference=lambda case: reference_pool_gradient(*(build_argument(spec) for spec in case["args"]))["autograd"],
     ),
 )
