@@ -53,6 +53,95 @@ def test_chapter_6_slips_are_named(qid, answer, reason):
     assert result.status == "failed" and reason in result.message, result.message
 
 
+# ------------------------------------------------------------------------------ 6.4, a backoff bigram model
+def backoff_perplexity(counts, unigram, discount, test, renormalise=True, interpolate=False, predictions=None):
+    """The backoff model written as a student would, one context at a time, with switches for slips."""
+    V = len(unigram)
+    log_p = []
+    for u, v in zip(test[:-1], test[1:]):
+        total = counts[u].sum()
+        if total == 0:
+            log_p.append(np.log(unigram[v]))
+            continue
+        seen = counts[u] > 0
+        reserved = discount * seen.sum() / total
+        if interpolate:
+            p = max(counts[u, v] - discount, 0) / total + reserved * unigram[v]
+        elif seen[v]:
+            p = (counts[u, v] - discount) / total
+        else:
+            p = reserved / (unigram[~seen].sum() if renormalise else 1.0) * unigram[v]
+        log_p.append(np.log(p))
+    assert V == counts.shape[0]
+    return np.exp(-np.sum(log_p) / (len(test) - 1 if predictions is None else predictions(test)))
+
+
+def _backoff_cases(seed=0):
+    from minigrad.grading.wire import build_argument
+
+    question = QUESTIONS["6.4"]
+    for case in [*question.visible, *question.hidden(np.random.default_rng(seed))]:
+        yield [build_argument(spec) for spec in case["args"]]
+
+
+def test_6_4_reference_is_the_normalised_backoff_model():
+    """Each row of p(v | u) sums to 1, seen pairs keep (C - D) / c, unseen ones are proportional to p_1."""
+    from minigrad.grading.ch06 import reference_backoff_probabilities
+
+    for seed in range(3):
+        for counts, unigram, discount, test in _backoff_cases(seed):
+            probs = reference_backoff_probabilities(counts, unigram, discount)
+            np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+            assert (probs > 0).all()
+            for u in range(len(unigram)):
+                total, seen = counts[u].sum(), counts[u] > 0
+                if total == 0:
+                    np.testing.assert_allclose(probs[u], unigram)
+                    continue
+                np.testing.assert_allclose(probs[u, seen], (counts[u, seen] - discount) / total)
+                ratio = probs[u, ~seen] / unigram[~seen]
+                np.testing.assert_allclose(ratio, ratio[0])
+            assert (counts[test[:-1]].sum(axis=1) == 0).any()  # a context never seen is tested
+            assert (counts[test[:-1], test[1:]] == 0).any() and (counts[test[:-1], test[1:]] > 0).any()
+
+
+def test_6_4_right_answer_scores_full_marks_on_several_seeds():
+    for seed in range(4):
+        result = outcome("6.4", backoff_perplexity, seed=seed)
+        assert result.status == "passed" and result.score == 4 and "2 hidden cases" in result.message, result.message
+
+
+@pytest.mark.parametrize("options, reason", [
+    ({"interpolate": True}, "interpolated absolute discounting"),
+    ({"renormalise": False}, "not renormalised"),
+    ({"predictions": len}, "len(test) - 1 predictions"),
+])
+def test_6_4_names_each_slip(options, reason):
+    result = outcome("6.4", lambda *args: backoff_perplexity(*args, **options))
+    assert result.status == "failed" and result.score == 0 and reason in result.message, result.message
+
+
+@pytest.mark.parametrize("answer, reason", [
+    (lambda C, p, D, y: np.log(backoff_perplexity(C, p, D, y)), "the cross-entropy itself"),
+    (lambda C, p, D, y: 2 ** np.log(backoff_perplexity(C, p, D, y)), "base 2"),
+    (lambda C, p, D, y: np.exp(-np.mean(np.log(np.where(C[y[:-1], y[1:]] > 0, 1.0, 0.0)))), "probability 0"),
+])
+def test_6_4_names_the_perplexity_slips(answer, reason):
+    with np.errstate(all="ignore"):
+        result = outcome("6.4", answer)
+    assert result.status == "failed" and reason in result.message, result.message
+
+
+def test_6_4_stub_and_fitted_answers_score_nothing():
+    def stub(*args):
+        raise NotImplementedError("replace this line with your code")
+
+    assert outcome("6.4", stub).status == "not attempted"
+    fixed = backoff_perplexity(*next(_backoff_cases()))
+    fitted = outcome("6.4", lambda *args: fixed)
+    assert fitted.score == 0 and "hidden case" in fitted.message, fitted.message
+
+
 # ------------------------------------------------------------------------------ chapter 7
 def run(x, U, W):
     h, states = np.zeros((x.shape[1], U.shape[0])), []

@@ -7,6 +7,11 @@ perplexities, bits) are named.
 cumulative distribution at given uniform numbers, the rule :func:`minigrad.nn.sample` uses.
 6.3 asks for one step of beam search: the ``k`` best extensions of ``k`` beams, as
 :func:`minigrad.nn.beam_search` chooses them.
+6.4 asks for the perplexity of a test string under a bigram model with absolute discounting and
+*backoff* (Katz's scheme with a fixed discount), which the chapter does not treat: its smoothings all
+interpolate. The student derives the backoff weight that makes each context's distribution sum to 1;
+the reference is :func:`reference_backoff_probabilities`, and the messages name interpolation, a
+weight that is not renormalised, and the usual perplexity slips.
 """
 
 from __future__ import annotations
@@ -15,12 +20,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import close_scalar, numbers, where
+from minigrad.grading.common import close_scalar, numbers, versus, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 from minigrad.metrics import perplexity
 
-__all__ = ["QUESTIONS", "reference_sample", "reference_beam_step"]
+__all__ = ["QUESTIONS", "reference_sample", "reference_beam_step", "reference_backoff_probabilities"]
 
 
 # ---------------------------------------------------------------------------------- 6.1
@@ -192,6 +197,105 @@ def _grade_beam(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
                                 f"scores as minigrad.nn.beam_search {where(cases)}")
 
 
+# ---------------------------------------------------------------------------------- 6.4
+def reference_backoff_probabilities(counts: np.ndarray, unigram: np.ndarray, discount: float, *,
+                                    interpolate: bool = False, renormalise: bool = True) -> np.ndarray:
+    """p(v | u) of the bigram model with absolute discounting and backoff to ``unigram``, one row per u.
+
+    With c(u) = Σ_v C(u, v) and N_1+(u) the number of tokens seen after u:
+    p(v | u) = (C(u, v) - D) / c(u) when C(u, v) > 0, and α(u) p_1(v) otherwise, with
+    α(u) = (D N_1+(u) / c(u)) / Σ_{v' : C(u, v') = 0} p_1(v'), so that each row sums to 1;
+    a context never seen (c(u) = 0) uses p_1 itself. ``interpolate`` and ``renormalise=False`` make the
+    two slips that 6.4 names.
+    """
+    totals = counts.sum(axis=1, keepdims=True)
+    seen = counts > 0
+    reserved = discount * seen.sum(axis=1, keepdims=True) / np.maximum(totals, 1)  # D N_1+(u) / c(u)
+    discounted = np.maximum(counts - discount, 0.0) / np.maximum(totals, 1)
+    if interpolate:
+        probs = discounted + reserved * unigram
+    else:
+        weight = reserved / ((unigram * ~seen).sum(axis=1, keepdims=True) if renormalise else 1.0)
+        probs = np.where(seen, discounted, weight * unigram)
+    return np.where(totals > 0, probs, unigram)
+
+
+def _log_probs(probs: np.ndarray, test: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        return np.log(probs[test[:-1], test[1:]])
+
+
+def _backoff_slips(counts, unigram, discount, test) -> dict[str, float]:
+    right = _log_probs(reference_backoff_probabilities(counts, unigram, discount), test)
+    seen_context = counts[test[:-1]].sum(axis=1) > 0
+    return {
+        "interpolated absolute discounting: in a backoff model a seen pair gets only its discounted count, "
+        "and the reserved mass D N_1+(u) / c(u) goes to the unseen tokens alone":
+            float(np.exp(-_log_probs(reference_backoff_probabilities(counts, unigram, discount, interpolate=True),
+                                     test).mean())),
+        "a backoff weight that is not renormalised: the probabilities of a context sum to less than 1; divide "
+        "D N_1+(u) / c(u) by the unigram mass of the tokens unseen after u":
+            float(np.exp(-_log_probs(reference_backoff_probabilities(counts, unigram, discount, renormalise=False),
+                                     test).mean())),
+        "the perplexity averaged over all the tokens of the string: the first is only a context, so there are "
+        "len(test) - 1 predictions": float(np.exp(-right.sum() / len(test))),
+        "the perplexity without the predictions from a context never seen: they count, with the unigram "
+        "probability": float(np.exp(-right[seen_context].mean())),
+        "a uniform guess after a context never seen: back off to the unigram model there":
+            float(np.exp(-np.where(seen_context, right, -np.log(len(unigram))).mean())),
+        "in base 2: the probabilities are natural, so use exp(-mean ln p)": float(2 ** -right.mean()),
+        "the cross-entropy itself: perplexity is its exponential": float(-right.mean()),
+    }
+
+
+def _backoff_case(label: str, rng: np.random.Generator, vocab: int, discount: float, words: int) -> dict:
+    """Bigram counts with one context never seen, an add-one unigram model, and a test string of words."""
+    while True:
+        counts = rng.integers(1, 7, size=(vocab, vocab)) * (rng.random((vocab, vocab)) < 0.45)
+        unseen_context = int(rng.integers(1, vocab))
+        counts[unseen_context] = 0
+        test = [0]
+        for _ in range(words):
+            test += [int(v) for v in rng.integers(1, vocab, size=rng.integers(2, 6))] + [0]
+        test = np.array(test)
+        seen = counts > 0
+        pairs = seen[test[:-1], test[1:]]
+        has_context = seen[test[:-1]].any(axis=1)
+        rows = seen[np.arange(vocab) != unseen_context]
+        if (rows.any(axis=1).all() and (~rows).sum(axis=1).min() >= 2 and pairs.any()
+                and (~pairs & has_context).any() and (~has_context).any()):
+            break
+    unigram = counts.sum(axis=0) + 1.0
+    return {"label": label, "args": [{"integers": counts.tolist()}, {"array": (unigram / unigram.sum()).tolist()},
+                                     {"number": discount}, {"integers": test.tolist()}]}
+
+
+def _hidden_backoff(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_backoff_case("hidden case, 9 tokens, D = 0.5", rng, 9, 0.5, 12),
+            _backoff_case("hidden case, 14 tokens, D = 0.9", rng, 14, 0.9, 30))
+
+
+def _grade_backoff(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        counts, unigram, discount, test = (build_argument(spec) for spec in case["args"])
+        got = numbers(answer)
+        if got.shape != ():
+            return Outcome("failed", 0, f"returns an array of shape {got.shape}: return one number ({case['label']})")
+        got = float(got)
+        expected = float(np.exp(-_log_probs(reference_backoff_probabilities(counts, unigram, discount), test).mean()))
+        if close_scalar(got, expected, rtol=1e-8):
+            continue
+        if not np.isfinite(got):
+            return Outcome("failed", 0, f"gives {got}: some pair of the test string got probability 0 (an unseen "
+                                        f"pair gets a share of the reserved mass) or a context never seen divided "
+                                        f"by zero (use the unigram model there) ({case['label']})")
+        for slip, value in _backoff_slips(counts, unigram, discount, test).items():
+            if close_scalar(got, value, rtol=1e-8) and not close_scalar(value, expected, rtol=1e-8):
+                return Outcome("failed", 0, f"this is {slip} ({case['label']})")
+        return Outcome("failed", 0, f"gives {versus(got, expected)} ({case['label']})")
+    return Outcome("passed", 4, f"equals the perplexity of the backoff model {where(cases)}")
+
+
 QUESTIONS = (
     Question(
         qid="6.1", points=2, title="Perplexity from losses", answer="perplexity_from_losses",
@@ -232,5 +336,18 @@ QUESTIONS = (
                             3, 6, 3),),
         hidden=_hidden_beam, grade=_grade_beam,
         borrowed=("minigrad.nn.beam_search",),
+    ),
+    Question(
+        qid="6.4", points=4, title="The perplexity of a backoff bigram model, derived", answer="backoff_perplexity",
+        kind="numbers", difficulty=3, minutes=30,
+        visible=(_backoff_case("visible case, 6 tokens, D = 0.75", np.random.default_rng(64), 6, 0.75, 5),),
+        hidden=_hidden_backoff, grade=_grade_backoff,
+        hints=("Work one context u (one row of counts) at a time: the seen tokens keep (C(u, v) - D) / c(u); "
+               "what is left for the unseen ones is 1 minus the sum of those, and it must be shared in proportion "
+               "to p_1(v).",
+               "Subtracting D from each of the N_1+(u) seen counts frees D N_1+(u) / c(u). So α(u) = "
+               "(D N_1+(u) / c(u)) / Σ_(v unseen after u) p_1(v): the unseen tokens' unigram mass, not all of it.",
+               "Build the V × V table of p(v | u) with np.where(counts > 0, …, …), replace the rows with c(u) = 0 "
+               "by the unigram, then take exp(-mean(log p[test[:-1], test[1:]]))."),
     ),
 )
