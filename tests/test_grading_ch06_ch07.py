@@ -245,7 +245,7 @@ def test_7_4_cases_have_short_sequences_large_padding_and_no_ties():
         assert 1 in lengths and outputs.shape[0] in lengths and grad.shape == (outputs.shape[1], 3 * outputs.shape[2])
         for b, n in enumerate(lengths):
             assert (outputs[n:, b] >= 3).all()
-            assert all(len(set(column)) == n for column in outputs[:n, b].T)
+            assert n == 1 or np.diff(np.sort(outputs[:n, b], axis=0), axis=0).min() >= 1e-4
 
 
 def test_7_4_right_answer_scores_full_marks_on_several_seeds():

@@ -3,8 +3,9 @@
 8.1 asks for ∂h^(τ)/∂h^(t) = ∏_{k=t+1..τ} diag(1 - (h^(k))²) W of a vanilla tanh RNN, from its
 recurrent matrix and stored states; 8.2 for the norms ||∂L/∂h^(t)|| at every lag, given the gradient
 arriving at h^(τ); 8.3 for ``clip_grad_norm_`` done by hand on two gradients. The references are
-the explicit products (8.1, 8.2, checked against finite differences in ``tests/test_grading_ch08.py``)
-and ``minigrad.optim.clip_grad_norm_`` (8.3).
+the explicit products (8.1, 8.2; the tests check them against autograd through ``minigrad.nn.RNNCell``
+and, through 8.4's reference with W_skip = 0, against finite differences) and
+``minigrad.optim.clip_grad_norm_`` (8.3).
 8.4 asks for ∂h^(τ)/∂h^(t) of an RNN with a skip connection in time,
 h^(k) = tanh(W h^(k-1) + W_skip h^(k-d) + c^(k)), which the chapter lists as a remedy but does not
 derive; it is graded against autograd and finite differences, naming the usual slips.
