@@ -361,7 +361,7 @@ QUESTIONS = (
         kind="numbers",
         visible=(_pool_gradient_case("visible case, T = 5, B = 3, H = 2", np.random.default_rng(73), 5, 3, 2),),
         hidden=_hidden_pool_gradient, grade=_grade_pool_gradient,
-        borrowed=("minigrad.autograd.backward", "minigrad.models.pool_states"), difficulty=3, minutes=30,
+        borrowed=("minigrad.autograd.backward",), difficulty=3, minutes=30,
         hints=("Treat the three blocks of s separately and add what each sends back: every entry of s is one "
                "state, a mean of states or a max of states, and only the real steps t < n_b take part.",
                "Ends: g's first H entries go to step n_b - 1 (forward half), the next H to step 0 (backward "
