@@ -313,9 +313,11 @@ def _grade_pool_gradient(cases: Sequence[dict], answers: Sequence[Any]) -> Outco
         if not close(got, expected):
             shared = sum(part != 0 for part in parts) >= 2
             if got.shape == expected.shape and close(got[~shared], expected[~shared]):
-                return Outcome("failed", 0, f"{outcome.message}; only states that two poolings reach are wrong "
-                                            f"(step n or 1 that also holds a max, or a sequence of length 1): "
-                                            f"there their gradients add, none overwrites another")
+                label = f" ({case['label']})"
+                return Outcome("failed", 0, f"{outcome.message.removesuffix(label)}; only the states that two "
+                                            f"poolings reach are wrong (step n or 1 where it also holds a max, or "
+                                            f"a sequence of length 1): there their gradients add, none overwrites "
+                                            f"another{label}")
             break
     return outcome
 
