@@ -111,16 +111,6 @@ def test_6_4_right_answer_scores_full_marks_on_several_seeds():
         assert result.status == "passed" and result.score == 4 and "2 hidden cases" in result.message, result.message
 
 
-@pytest.mark.parametrize("options, reason", [
-    ({"interpolate": True}, "interpolated absolute discounting"),
-    ({"renormalise": False}, "not renormalised"),
-    ({"predictions": len}, "len(test) - 1 predictions"),
-])
-def test_6_4_names_each_slip(options, reason):
-    result = outcome("6.4", lambda *args: backoff_perplexity(*args, **options))
-    assert result.status == "failed" and result.score == 0 and reason in result.message, result.message
-
-
 @pytest.mark.parametrize("answer, reason", [
     (lambda C, p, D, y: np.log(backoff_perplexity(C, p, D, y)), "the cross-entropy itself"),
     (lambda C, p, D, y: 2 ** np.log(backoff_perplexity(C, p, D, y)), "base 2"),
@@ -132,14 +122,6 @@ def test_6_4_names_the_perplexity_slips(answer, reason):
     assert result.status == "failed" and reason in result.message, result.message
 
 
-def test_6_4_stub_and_fitted_answers_score_nothing():
-    def stub(*args):
-        raise NotImplementedError("replace this line with your code")
-
-    assert outcome("6.4", stub).status == "not attempted"
-    fixed = backoff_perplexity(*next(_backoff_cases()))
-    fitted = outcome("6.4", lambda *args: fixed)
-    assert fitted.score == 0 and "hidden case" in fitted.message, fitted.message
 
 
 # ------------------------------------------------------------------------------ chapter 7
@@ -254,27 +236,38 @@ def test_7_4_right_answer_scores_full_marks_on_several_seeds():
         assert result.status == "passed" and result.score == 4 and "2 hidden cases" in result.message, result.message
 
 
-@pytest.mark.parametrize("options, words", [
-    ({"mean_length": 5}, "padded length T"),
-    ({"max_padding": True}, "padded steps win the max"),
-    ({"backward_end": None}, "backward half's end"),
-    ({"add": False}, "none overwrites another"),
-    ({"add_ends": False}, "none overwrites another"),
+# ------------------------------------------------------------------------------ 6.4 and 7.4 together
+@pytest.mark.parametrize("qid, answer, options, words", [
+    ("6.4", backoff_perplexity, {"interpolate": True}, "interpolated absolute discounting"),
+    ("6.4", backoff_perplexity, {"renormalise": False}, "not renormalised"),
+    ("6.4", backoff_perplexity, {"predictions": len}, "len(test) - 1 predictions"),
+    ("7.4", concat_pool_backward, {"mean_length": 5}, "padded length T"),
+    ("7.4", concat_pool_backward, {"max_padding": True}, "padded steps win the max"),
+    ("7.4", concat_pool_backward, {"backward_end": None}, "backward half's end"),
+    ("7.4", concat_pool_backward, {"add": False}, "none overwrites another"),
+    ("7.4", concat_pool_backward, {"add_ends": False}, "none overwrites another"),
 ])
-def test_7_4_names_each_slip(options, words):
-    result = outcome("7.4", lambda *args: concat_pool_backward(*args, **options))
+def test_6_4_and_7_4_name_each_slip(qid, answer, options, words):
+    result = outcome(qid, lambda *args: answer(*args, **options))
     assert result.status == "failed" and result.score == 0 and words in result.message, result.message
 
 
-def test_7_4_stub_blank_and_fitted_answers_score_nothing():
+@pytest.mark.parametrize("qid, answer", [("6.4", backoff_perplexity), ("7.4", concat_pool_backward)])
+def test_6_4_and_7_4_give_nothing_for_a_stub_a_blank_or_an_answer_fitted_to_the_visible_case(qid, answer):
     from minigrad.grading.wire import build_argument
 
     def stub(*args):
         raise NotImplementedError("replace this line with your code")
 
-    assert outcome("7.4", stub).status == "not attempted"
-    blank = outcome("7.4", lambda outputs, *args: np.zeros_like(outputs))
+    assert outcome(qid, stub).status == "not attempted"
+    blank = outcome(qid, lambda *args: np.zeros_like(answer(*args)))
     assert blank.status == "failed" and blank.score == 0
-    fixed = concat_pool_backward(*(build_argument(spec) for spec in QUESTIONS["7.4"].visible[0]["args"]))
-    fitted = outcome("7.4", lambda *args: fixed)
+    fixed = answer(*(build_argument(spec) for spec in QUESTIONS[qid].visible[0]["args"]))
+    fitted = outcome(qid, lambda *args: fixed)
     assert fitted.score == 0 and "hidden case" in fitted.message, fitted.message
+
+
+def test_6_4_and_7_4_are_labelled_hard_with_hints_and_7_4_bans_autograd():
+    for qid in ("6.4", "7.4"):
+        assert (QUESTIONS[qid].difficulty, QUESTIONS[qid].points) == (3, 4) and 2 <= len(QUESTIONS[qid].hints) <= 3
+    assert QUESTIONS["7.4"].borrowed == ("minigrad.autograd.backward",)

@@ -84,3 +84,9 @@ def test_8_4_stub_blank_and_fitted_answers_score_nothing():
     fixed = skip_jacobian(*next(_cases("8.4")))
     fitted = outcome("8.4", lambda *args: fixed)
     assert fitted.score == 0 and "hidden case" in fitted.message, fitted.message
+
+
+def test_8_4_is_labelled_hard_bans_autograd_and_has_hints():
+    question = QUESTIONS["8.4"]
+    assert (question.difficulty, question.points) == (3, 4) and 2 <= len(question.hints) <= 3
+    assert question.borrowed == ("minigrad.autograd.backward",)
