@@ -8,10 +8,10 @@ cumulative distribution at given uniform numbers, the rule :func:`minigrad.nn.sa
 6.3 asks for one step of beam search: the ``k`` best extensions of ``k`` beams, as
 :func:`minigrad.nn.beam_search` chooses them.
 6.4 asks for the perplexity of a test string under a bigram model with absolute discounting and
-*backoff* (Katz's scheme with a fixed discount), which the chapter does not treat: its smoothings all
-interpolate. The student derives the backoff weight that makes each context's distribution sum to 1;
-the reference is :func:`reference_backoff_probabilities`, and the messages name interpolation, a
-weight that is not renormalised, and the usual perplexity slips.
+*backoff* (Katz's scheme with a fixed discount), which the chapter does not treat: its Witten–Bell and
+Kneser–Ney smoothings interpolate. The student derives the backoff weight that makes each context's
+distribution sum to 1; the reference is :func:`reference_backoff_probabilities`, and the messages
+name interpolation, a weight that is not renormalised, and the usual perplexity slips.
 """
 
 from __future__ import annotations
