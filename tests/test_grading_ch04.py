@@ -158,6 +158,47 @@ def test_scalar_symbolic_question():
     assert stray.status == "failed" and "uses x_1" in stray.message
 
 
+def _scalar_slip(previous=-1, yhat_index=lambda t, steps: t - 1, target_index=lambda t, steps: t - 1):
+    """_scalar_right with one index changed, as a student's loop would change it."""
+    def answer(w, v, h, y_hat, y):
+        total, grad_next = 0, 0
+        for t in range(len(y), 0, -1):
+            grad_t = v * (y_hat[yhat_index(t, len(y))] - y[target_index(t, len(y))])
+            if t < len(y):
+                grad_t += w * (1 - h[t + 1] ** 2) * grad_next
+            total += grad_t * (1 - h[t] ** 2) * h[t + previous]
+            grad_next = grad_t
+        return total
+
+    return answer
+
+
+@pytest.mark.parametrize("answer, words", [
+    # The two slips of the student walk-through that got a generic message (issue 22).
+    (_scalar_slip(previous=0), "use h_t instead of h_(t-1)"),
+    (_scalar_slip(yhat_index=lambda t, steps: t - 2), "take ŷ one step early"),
+    (_scalar_slip(yhat_index=lambda t, steps: t - 2, target_index=lambda t, steps: t - 2),
+     "take the error of the previous step"),
+    # Other code with the same slips is recognised by the form of its answer.
+    (_scalar_slip(yhat_index=lambda t, steps: min(t, steps - 1)), "some ŷ is taken at another step than its y"),
+    (_scalar_slip(previous=0, yhat_index=lambda t, steps: t % steps),
+     "some ŷ is taken at another step than its y"),
+    (_scalar_slip(previous=0, yhat_index=lambda t, steps: t % steps), "h_0 does not appear"),
+    (lambda w, v, h, y_hat, y: _scalar_right(w, v, [h[1], *h[1:]], y_hat, y), "h_0 does not appear"),
+])
+def test_4_5_names_the_index_slips(answer, words):
+    outcome = _grade("4.5", answer, seed=2)
+    assert outcome.status == "failed" and outcome.score == 0, outcome.message
+    assert words in outcome.message, outcome.message
+    assert "visible case" in outcome.message  # check catches it before hand-in
+
+
+def test_4_5_structure_is_silent_on_a_wrong_answer_of_the_right_form():
+    outcome = _grade("4.5", lambda *args: 2 * _scalar_right(*args))
+    assert outcome.status == "failed" and "autograd gives" in outcome.message
+    assert "another step" not in outcome.message and "h_0 does not appear" not in outcome.message
+
+
 def test_scalar_reference_is_sympy_derivative_in_named_symbols():
     gradient = scalar_gradient(2)
     names = {str(s) for s in gradient.free_symbols}

@@ -5,7 +5,10 @@
 ``minigrad`` autograd (an ``ElmanRNN`` holding the same weights) and with central finite
 differences in float64, and the message names the first entry that disagrees.
 4.5 asks for dL/dw of the scalar network with a logistic output as a SymPy expression; it is
-compared with SymPy's own derivative of the unrolled graph, by ``expand``/``cancel``.
+compared with SymPy's own derivative of the unrolled graph, by ``expand``/``cancel``; a wrong one is
+compared with the slips it may come from (only the direct terms, h_t for h_(t-1), ŷ at the wrong step),
+and its form is read for what any code with such a slip shows (an error ŷ_t - y_t mixing two steps,
+no h_0).
 4.6, harder, asks for ∇_W L of a cell the chapter does not treat, the leaky-integrator RNN
 h^(t) = (1 - α) h^(t-1) + α tanh(a^(t)), whose states are no longer tanh outputs; it is compared
 with autograd (``Tensor`` operations) and with central finite differences.
@@ -329,14 +332,67 @@ def _scalar_args(steps: int) -> list[dict]:
             {"symbols": names["y"]}]
 
 
-def _scalar_direct_only(steps: int) -> Any:
-    """The sum of the direct terms only: v (yhat_t - y_t)(1 - h_t²) h_(t-1), no path through later steps."""
+def _scalar_by_hand(steps: int, direct_only: bool = False, weight_state: int = -1, carried_tanh_state: int = 1,
+                    yhat_shift: int = 0, target_shift: int = 0) -> Any:
+    """dL/dw of the scalar network derived by hand, or with the slips the options name.
+
+    dL/dh_t = v (ŷ_t - y_t) + w (1 - h_(t+1)²) dL/dh_(t+1) and dL/dw = Σ_t dL/dh_t (1 - h_t²) h_(t-1).
+    The options change one index: ``weight_state`` is the k of h_(t+k) in the last factor (-1),
+    ``carried_tanh_state`` that of the tanh derivative on the path through h_(t+1) (1), and
+    ``yhat_shift``/``target_shift`` take ŷ_(t+k)/y_(t+k), wrapping round as a negative Python index does;
+    ``direct_only`` leaves out the path through h_(t+1).
+    """
     import sympy
 
-    v = sympy.Symbol("v")
+    v, w = sympy.symbols("v w")
     names = _scalar_symbols(steps)
     h, yhat, y = (sympy.symbols(names[k]) for k in ("h", "y_hat", "y"))
-    return sum(v * (yhat[t - 1] - y[t - 1]) * (1 - h[t] ** 2) * h[t - 1] for t in range(1, steps + 1))
+    total, carried = 0, 0
+    for t in range(steps, 0, -1):
+        grad = v * (yhat[(t - 1 + yhat_shift) % steps] - y[(t - 1 + target_shift) % steps])
+        if t < steps and not direct_only:
+            grad += w * (1 - h[t + carried_tanh_state] ** 2) * carried
+        total += grad * (1 - h[t] ** 2) * h[t + weight_state]
+        carried = grad
+    return total
+
+
+def _scalar_slips(steps: int) -> dict[str, Any]:
+    """The wrong answers 4.5's messages name, by what was done wrong."""
+    slips = {
+        "use h_t instead of h_(t-1) in ∂a^(t)/∂w = h_(t-1)": _scalar_by_hand(steps, weight_state=0),
+        "use 1 - h_t² instead of 1 - h_(t+1)² on the path through h_(t+1)":
+            _scalar_by_hand(steps, carried_tanh_state=0),
+    }
+    if steps > 1:
+        slips.update({
+            "keep only the direct term of each step: add the path from h^(t) through h^(t+1) to later losses":
+                _scalar_by_hand(steps, direct_only=True),
+            "take ŷ one step early, ŷ_(t-1) - y_t (y_hat[t - 2], which wraps round to ŷ_τ at t = 1): the "
+            "error of step t is ŷ_t - y_t, y_hat[t - 1] - y[t - 1]": _scalar_by_hand(steps, yhat_shift=-1),
+            "take the error of the previous step, ŷ_(t-1) - y_(t-1) (index t - 2, which wraps round to step τ "
+            "at t = 1): h_t produces ŷ_t, so its own error is ŷ_t - y_t":
+                _scalar_by_hand(steps, yhat_shift=-1, target_shift=-1),
+        })
+    return slips
+
+
+def _scalar_structure(got: Any, steps: int) -> str:
+    """What the form of a wrong answer shows, whatever the code that made it: an error ŷ_t - y_t that is not
+    of one step, or no h_0 (h_t written for h_(t-1)). Empty when neither shows."""
+    import sympy
+
+    names = _scalar_symbols(steps)
+    matched = {sympy.Symbol(p): sympy.Symbol(q) for p, q in zip(names["y_hat"], names["y"])}
+    problems = []
+    if not equal(sympy.sympify(got).xreplace(matched), 0):
+        problems.append("it does not vanish when every ŷ_t equals its y_t, so some ŷ is taken at another step "
+                        "than its y (or one of them is missing): the error of step t is ŷ_t - y_t, "
+                        "y_hat[t - 1] - y[t - 1]")
+    if sympy.Symbol("h_0") not in sympy.sympify(got).free_symbols:
+        problems.append("h_0 does not appear: the term of step t has the factor ∂a^(t)/∂w = h_(t-1), which "
+                        "is h_0 at t = 1 (h_t written for h_(t-1)?)")
+    return "; ".join(problems)
 
 
 def _scalar_numbers(got: Any, steps: int) -> str:
@@ -387,11 +443,14 @@ def _grade_scalar(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         expected = scalar_gradient(steps)
         if same_expression(got, expected):
             continue
-        if steps > 1 and equal(got, _scalar_direct_only(steps)):
-            return Outcome("failed", 0, f"this is only the direct term of each step: add the path "
-                                        f"from h^(t) through h^(t+1) to later losses ({case['label']})")
+        slip = next((why for why, wrong in _scalar_slips(steps).items() if equal(got, wrong)), None)
+        if slip:
+            return Outcome("failed", 0, f"differs from SymPy's derivative of the unrolled loss: this is what you "
+                                        f"get if you {slip} ({case['label']})")
+        structure = _scalar_structure(got, steps)
         return Outcome("failed", 0, f"differs from SymPy's derivative of the unrolled loss "
-                                    f"({case['label']}): {_scalar_numbers(got, steps)}")
+                                    f"({case['label']}): {_scalar_numbers(got, steps)}"
+                                    f"{'; ' + structure if structure else ''}")
     return Outcome("passed", 3, f"equals SymPy's derivative of the unrolled loss {where(cases)}")
 
 
