@@ -81,8 +81,8 @@ def min_gru_by_loop(x, weight_ih, bias_ih, h0):
 def test_chapter_14_is_registered():
     from minigrad.grading.questions import QUESTIONS as ALL
 
-    assert {"14.1", "14.2", "14.3", "14.4"} <= set(ALL)
-    assert sum(q.points for q in ch14.QUESTIONS) == 13
+    assert {"14.1", "14.2", "14.3", "14.4", "14.5"} <= set(ALL)
+    assert sum(q.points for q in ch14.QUESTIONS) == 17
 
 
 def test_references_match_independent_loops():
@@ -172,6 +172,102 @@ def _min_gru_slip(x, weight_ih, bias_ih, h0, **slip):
 def test_min_gru(answer, status, reason):
     result = outcome("14.4", answer)
     assert result.status == status and reason in result.message, result.message
+
+
+# ------------------------------------------------------------------------------ 14.5, minGRU's weights
+def min_gru_gradients_by_loop(x, weight_ih, bias_ih, h0, grad_h, carry=True, gate_difference=True, sigma_prime=True,
+                              previous=True):
+    """[dL/dweight_ih | dL/dbias_ih] by a plain backward loop over t, written out here, with the slips the
+    options name."""
+    hidden = len(bias_ih) // 2
+    h = min_gru_by_loop(x, weight_ih, bias_ih, h0)
+    before = np.concatenate([h0[None], h[:-1]])
+    grad_w, grad_b = np.zeros_like(weight_ih), np.zeros_like(bias_ih)
+    g_next, keep_next = np.zeros_like(h0), np.zeros_like(h0)
+    for t in reversed(range(len(x))):
+        pre = x[t] @ weight_ih.T + bias_ih
+        z, candidate = _sigmoid(pre[:, :hidden]), pre[:, hidden:]
+        g = grad_h[t] + (keep_next * g_next if carry else 0)
+        factor = (candidate - (before[t] if previous else h[t])) if gate_difference else 1.0
+        delta = np.concatenate([g * factor * (z * (1 - z) if sigma_prime else z), g * z], axis=1)
+        grad_w += delta.T @ x[t]
+        grad_b += delta.sum(axis=0)
+        g_next, keep_next = g, 1 - z
+    return np.column_stack([grad_w, grad_b])
+
+
+def test_min_gru_gradient_reference_matches_finite_differences_and_an_independent_loop():
+    for x, weight_ih, bias_ih, h0, grad_h in _cases("14.5"):
+        references = ch14.reference_min_gru_gradients(x, weight_ih, bias_ih, h0, grad_h)
+        loss = lambda p: float(np.sum(grad_h * min_gru_by_loop(x, p["w"], p["b"], h0)))  # noqa: E731
+        finite = central_differences(loss, {"w": weight_ih, "b": bias_ih})
+        np.testing.assert_allclose(references["autograd"], np.column_stack([finite["w"], finite["b"]]), atol=1e-7)
+        np.testing.assert_allclose(references["finite"], references["autograd"], rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(min_gru_gradients_by_loop(x, weight_ih, bias_ih, h0, grad_h),
+                                   references["autograd"], atol=1e-12)
+
+
+def test_14_5_is_a_derivation_the_chapter_does_not_print():
+    question = QUESTIONS["14.5"]
+    assert question.difficulty == 3 and question.points == 4 and 2 <= len(question.hints) <= 3
+    assert {"minigrad.autograd.backward", "minigrad.nn.MinGRU", "minigrad.scan.LinearRecurrence"} <= set(
+        question.borrowed)
+    cells = json.loads((ROOT / "book" / "14_rnns_today.ipynb").read_text(encoding="utf-8"))["cells"]
+    chapter = "\n".join("".join(cell["source"]) for cell in cells)
+    assert r"\tilde h_t" in chapter  # the search below reads LaTeX as the chapter writes it
+    for derived in (r"\partial W_z", r"\partial z_t", r"\tilde h_t - h_{t-1}", "weight_ih.grad"):
+        assert derived not in chapter, derived
+
+
+@pytest.mark.parametrize("options, words", [
+    ({}, None),
+    ({"carry": False}, "drop the carried term"),
+    ({"gate_difference": False}, "leave out the factor (h̃_t - h_(t-1))"),
+    ({"sigma_prime": False}, "write σ' as σ"),
+    ({"previous": False}, "use h_t instead of h_(t-1)"),
+])
+def test_min_gru_gradients_pass_and_the_slips_are_named(options, words):
+    result = outcome("14.5", lambda *args: min_gru_gradients_by_loop(*args, **options), seed=3)
+    if words is None:
+        assert result.status == "passed" and result.score == 4, result.message
+        assert "matches autograd and finite differences on the visible case and 3 hidden cases" in result.message
+    else:
+        assert result.status == "failed" and result.score == 0, result.message
+        assert words in result.message and "visible case" in result.message, result.message
+
+
+def test_min_gru_gradients_fitted_to_the_visible_case_or_without_biases_fail():
+    visible = [build_argument(spec) for spec in QUESTIONS["14.5"].visible[0]["args"]]
+    fitted = min_gru_gradients_by_loop(*visible)
+    result = outcome("14.5", lambda *args: fitted)
+    assert result.status == "failed" and "hidden case" in result.message, result.message
+    no_bias = outcome("14.5", lambda *args: min_gru_gradients_by_loop(*args)[:, :-1])
+    assert no_bias.status == "failed" and "shape (4, 3), expected (4, 4)" in no_bias.message, no_bias.message
+
+
+def test_check_refuses_min_gru_gradients_taken_from_autograd(capsys):
+    from minigrad import nn
+    from minigrad.grading import check
+    from minigrad.tensor import Tensor
+
+    def min_gru_gradients(x, weight_ih, bias_ih, h0, grad_h):  # the name check reads the answer from
+        layer = nn.MinGRU(x.shape[2], len(bias_ih) // 2, rng=np.random.default_rng(0))
+        layer.load_state_dict({"weight_ih": weight_ih, "bias_ih": bias_ih})
+        output, _ = layer(Tensor(x), Tensor(h0[None]))
+        (output * Tensor(grad_h)).sum().backward()
+        return np.column_stack([layer.weight_ih.grad, layer.bias_ih.grad])
+
+    capsys.readouterr()
+    check("14.5", min_gru_gradients)
+    line = capsys.readouterr().out.strip().splitlines()[0]
+    assert line.startswith("✗ 14.5 (0/4) calls minigrad."), line
+
+
+def test_min_gru_gradients_blank_scores_zero():
+    def blank(*args):
+        raise NotImplementedError("write min_gru_gradients")
+
+    assert outcome("14.5", blank).score == 0
 
 
 # ------------------------------------------------------------------------------ the notebooks

@@ -7,8 +7,11 @@ reference is the plain loop ``minigrad.scan.loop_recurrence``. 14.3 asks for the
 result, the gradients :math:`\\partial L/\\partial a` and :math:`\\partial L/\\partial b` of
 :math:`L = \\sum_t \\bar h_t \\cdot h_t`; the reference is autograd through the recurrence unrolled
 step by step in tensor operations. 14.4 asks for a minGRU layer's outputs in numpy, compared with
-``minigrad.nn.MinGRU`` loaded with the same weights. Each wrong answer is compared with the
-answers of common slips, to say which one it is.
+``minigrad.nn.MinGRU`` loaded with the same weights. 14.5, harder, asks for what the chapter does not
+print: the gradient of a loss with respect to minGRU's weights and biases, through the gate and the
+candidate, derived by hand; it is graded three ways by :func:`~minigrad.grading.common.grade_derivation`
+(autograd through ``nn.MinGRU``, central finite differences in float64, and the slips it names). Each
+wrong answer is compared with the answers of common slips, to say which one it is.
 """
 
 from __future__ import annotations
@@ -18,12 +21,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import close, first_difference, numbers, random_array, where
+from minigrad.grading.common import close, first_difference, grade_derivation, numbers, random_array, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
 __all__ = ["QUESTIONS", "reference_causal_attention", "reference_recurrence", "reference_recurrence_gradients",
-           "reference_min_gru"]
+           "reference_min_gru", "reference_min_gru_gradients"]
 
 
 def _uniform_array(rng: np.random.Generator, shape: tuple[int, ...], low: float, high: float) -> dict:
@@ -276,6 +279,97 @@ def _hidden_min_gru(rng: np.random.Generator) -> tuple[dict, ...]:
             _min_gru_case("hidden case, T = 33, B = 2, D = 3, H = 2", rng, 33, 2, 3, 2))
 
 
+# ---------------------------------------------------------------------------------- 14.5
+def reference_min_gru_gradients(x: np.ndarray, weight_ih: np.ndarray, bias_ih: np.ndarray, h0: np.ndarray,
+                                grad_h: np.ndarray) -> dict[str, np.ndarray]:
+    """``[∂L/∂weight_ih | ∂L/∂bias_ih]`` :math:`(2H, D + 1)` for :math:`L = \\sum_t \\bar h_t \\cdot h_t` of
+    ``nn.MinGRU``, by autograd and by central finite differences (float64) through the loop."""
+    from minigrad import nn
+    from minigrad.bptt import central_differences
+    from minigrad.tensor import Tensor
+
+    layer = nn.MinGRU(weight_ih.shape[1], weight_ih.shape[0] // 2, method="loop", rng=np.random.default_rng(0))
+    layer.load_state_dict({"weight_ih": weight_ih, "bias_ih": bias_ih})
+    output, _ = layer(Tensor(x), Tensor(h0[None]))
+    (output * Tensor(grad_h)).sum().backward()
+    finite = central_differences(
+        lambda p: float(np.sum(grad_h * _min_gru_by(x, p["weight_ih"], p["bias_ih"], h0))),
+        {"weight_ih": weight_ih, "bias_ih": bias_ih})
+    return {"autograd": np.column_stack([layer.weight_ih.grad, layer.bias_ih.grad]),
+            "finite": np.column_stack([finite["weight_ih"], finite["bias_ih"]])}
+
+
+def _min_gru_gradients_by(x, weight_ih, bias_ih, h0, grad_h, carry="next", gate_factor="difference",
+                          sigmoid_derivative="z(1 - z)", candidate_gated=True, batch_mean=False) -> np.ndarray:
+    """``[∂L/∂weight_ih | ∂L/∂bias_ih]`` derived by hand, or with the slips the options name.
+
+    g_t = h̄_t + (1 - z_(t+1)) ⊙ g_(t+1) (``carry``: ``"next"``, ``"own"`` for 1 - z_t, ``"none"``);
+    ∂L/∂z_t = g_t ⊙ (h̃_t - h_(t-1)) (``gate_factor``: ``"difference"``, ``"one"``, ``"candidate"`` for
+    h̃_t alone, ``"current"`` for h̃_t - h_t); the gate's pre-activation gets ∂L/∂z_t ⊙ z_t (1 - z_t)
+    (``sigmoid_derivative``: ``"z(1 - z)"``, ``"z"``, ``"1"``) and the candidate g_t ⊙ z_t (or g_t).
+    """
+    hidden = weight_ih.shape[0] // 2
+    pre = x @ weight_ih.T + bias_ih
+    z, candidate = 1.0 / (1.0 + np.exp(-pre[..., :hidden])), pre[..., hidden:]
+    states = _min_gru_by(x, weight_ih, bias_ih, h0)
+    g, carried = np.zeros_like(grad_h), np.zeros_like(h0)
+    for t in range(x.shape[0] - 1, -1, -1):
+        later = {"next": 1 - z[t + 1] if t + 1 < x.shape[0] else 0.0, "own": 1 - z[t], "none": 0.0}[carry]
+        carried = grad_h[t] + later * carried
+        g[t] = carried
+    before = np.concatenate([h0[None], states[:-1]])
+    grad_z = g * {"difference": candidate - before, "one": 1.0, "candidate": candidate,
+                  "current": candidate - states}[gate_factor]
+    grad_pre = np.concatenate([grad_z * {"z(1 - z)": z * (1 - z), "z": z, "1": 1.0}[sigmoid_derivative],
+                               g * z if candidate_gated else g], axis=-1).reshape(-1, 2 * hidden)
+    gradient = np.column_stack([grad_pre.T @ x.reshape(len(grad_pre), -1), grad_pre.sum(axis=0)])
+    return gradient / x.shape[1] if batch_mean else gradient
+
+
+def _min_gru_gradient_mistakes(x, weight_ih, bias_ih, h0, grad_h) -> dict[str, np.ndarray]:
+    """``{why: wrong answer}`` for the slips 14.5's messages name."""
+    def slip(**options) -> np.ndarray:
+        return _min_gru_gradients_by(x, weight_ih, bias_ih, h0, grad_h, **options)
+
+    hidden = weight_ih.shape[0] // 2
+    right = slip()
+    return {
+        "leave out the factor (h̃_t - h_(t-1)) of the gate: ∂h_t/∂z_t = h̃_t - h_(t-1)": slip(gate_factor="one"),
+        "treat 1 - z_t as a constant: z_t also takes -h_(t-1), ∂h_t/∂z_t = h̃_t - h_(t-1), not h̃_t":
+            slip(gate_factor="candidate"),
+        "use h_t instead of h_(t-1) in ∂h_t/∂z_t = h̃_t - h_(t-1)": slip(gate_factor="current"),
+        "drop the carried term: h_t also reaches later states, g_t = h̄_t + (1 - z_(t+1)) ⊙ g_(t+1)":
+            slip(carry="none"),
+        "carry g_(t+1) back with 1 - z_t; h_t enters h_(t+1) through 1 - z_(t+1)": slip(carry="own"),
+        "write σ' as σ: σ'(a) = σ(a)(1 - σ(a)) = z_t (1 - z_t)": slip(sigmoid_derivative="z"),
+        "leave out σ' of the gate: ∂z_t/∂a = z_t (1 - z_t)": slip(sigmoid_derivative="1"),
+        "leave out z_t on the candidate's path: ∂h_t/∂h̃_t = z_t": slip(candidate_gated=False),
+        "start from h_0 = 0: h0 is given; it enters every state and the gate's factor h̃_1 - h_0":
+            _min_gru_gradients_by(x, weight_ih, bias_ih, np.zeros_like(h0), grad_h),
+        "stack the blocks as [candidate; gate]: rows 0..H-1 belong to W_z and b_z":
+            np.concatenate([right[hidden:], right[:hidden]]),
+        "average over the batch: L is a sum over the batch, and so are the gradients":
+            slip(batch_mean=True),
+    }
+
+
+def _min_gru_gradient_case(label: str, rng: np.random.Generator, steps: int, batch: int, inputs: int,
+                           hidden: int) -> dict:
+    case = _min_gru_case(label, rng, steps, batch, inputs, hidden)
+    case["args"].append(random_array(rng, (steps, batch, hidden)))
+    return case
+
+
+def _hidden_min_gru_gradients(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_min_gru_gradient_case("hidden case, T = 9, B = 3, D = 2, H = 4", rng, 9, 3, 2, 4),
+            _min_gru_gradient_case("hidden case, T = 1, B = 1, D = 3, H = 2", rng, 1, 1, 3, 2),
+            _min_gru_gradient_case("hidden case, T = 30, B = 2, D = 4, H = 1", rng, 30, 2, 4, 1))
+
+
+_grade_min_gru_gradients = grade_derivation("[∂L/∂weight_ih | ∂L/∂bias_ih]", reference_min_gru_gradients,
+                                            _min_gru_gradient_mistakes, 4, "of minGRU")
+
+
 _VISIBLE_RNG = np.random.default_rng(2014)
 
 QUESTIONS = (
@@ -332,5 +426,25 @@ QUESTIONS = (
                "pre-activation, the last H the candidate itself (no tanh in minGRU).",
                "Pass a = 1 - z and b = z ⊙ h̃, both (T, B, H), with h0 to your parallel_scan: it works on any "
                "trailing shape."),
+    ),
+    Question(
+        qid="14.5", points=4, title="The gradient of minGRU's weights, derived", answer="min_gru_gradients",
+        kind="numbers",
+        visible=(_min_gru_gradient_case("visible case, T = 5, B = 2, D = 3, H = 2", _VISIBLE_RNG, 5, 2, 3, 2),),
+        hidden=_hidden_min_gru_gradients, grade=_grade_min_gru_gradients,
+        borrowed=("minigrad.autograd.backward", "minigrad.nn.MinGRU", "minigrad.scan.LinearRecurrence",
+                  "minigrad.scan.linear_recurrence", "minigrad.scan.scan_recurrence", "minigrad.scan.loop_recurrence"),
+        difficulty=3, minutes=35,
+        hints=("minGRU is the recurrence of eq-today-linear with a_t = 1 - z_t and b_t = z_t ⊙ h̃_t, so 14.3 "
+               "gives ∂L/∂a_t and ∂L/∂b_t; what remains is the chain rule from a_t and b_t back to the "
+               "weights, through z_t = σ(·) and h̃_t.",
+               "z_t appears twice, in a_t = 1 - z_t and in b_t = z_t ⊙ h̃_t: ∂L/∂z_t = ∂L/∂b_t ⊙ h̃_t - ∂L/∂a_t "
+               "= g_t ⊙ (h̃_t - h_(t-1)); ∂L/∂h̃_t = g_t ⊙ z_t. The gate's pre-activation gets "
+               "∂L/∂z_t ⊙ z_t ⊙ (1 - z_t).",
+               "Put the two pre-activation gradients side by side, δ of shape (T, B, 2H), gate first. Every "
+               "step and sequence adds δ_(tb) x_(tb)^T: with rows = δ.reshape(-1, 2H), ∂L/∂weight_ih = "
+               "rows.T @ x.reshape(-1, D) and ∂L/∂bias_ih = rows.sum(axis=0)."),
+        reference=lambda case: reference_min_gru_gradients(
+            *(build_argument(spec) for spec in case["args"]))["autograd"],
     ),
 )
