@@ -1,4 +1,5 @@
-"""Chapter 14's graded questions: causal self-attention, the parallel scan, its backward pass, minGRU.
+"""Chapter 14's graded questions: causal self-attention, the parallel scan, its backward pass, minGRU, and the
+gradient of minGRU's weights.
 
 14.1 asks for one head of causal self-attention in numpy, compared with
 ``minigrad.nn.attention.dot_product_attention`` under the causal mask. 14.2 asks for the states of
