@@ -82,7 +82,8 @@ def test_hints_get_more_specific_after_failed_checks(capsys, monkeypatch):
 def test_every_question_has_a_label_and_hints_where_the_review_asked():
     for question in QUESTIONS.values():
         assert question.label.count("★") == question.difficulty and question.minutes > 0
-    for qid in ("4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "5.1", "5.2", "5.3", "5.4", "5.5", "6.1", "6.2", "6.3",
+    for qid in ("1.1", "1.2", "1.3", "2.1", "2.2", "2.3", "2.4", "3.1", "3.2", "3.3", "3.4",
+                "4.1", "4.2", "4.3", "4.4", "4.5", "4.6", "5.1", "5.2", "5.3", "5.4", "5.5", "6.1", "6.2", "6.3",
                 "6.4", "7.1", "7.2", "7.3", "7.4", "8.1", "8.2", "8.3", "8.4", "9.1", "9.2", "9.3", "9.4", "10.1",
                 "10.2", "10.3", "10.4", "11.1", "11.2", "11.3", "11.4", "12.1", "12.2", "12.3", "12.4", "13.1",
                 "13.2", "13.3", "14.1", "14.2", "14.3", "14.4", "14.5"):

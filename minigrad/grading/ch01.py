@@ -148,6 +148,11 @@ QUESTIONS = (
         difficulty=1, minutes=10,
         visible=(_window_case("visible case, width 3 on 6 tokens", np.random.default_rng(101), 6, 3),),
         hidden=_hidden_windows, grade=_grade_windows,
+        hints=("Pad first, then slide: put width // 2 copies of pad before the tokens and as many after them.",
+               "In the padded sequence, the window of position t starts at index t (not t - width // 2): it is "
+               "padded[t:t + width].",
+               "Stack one such slice per position t = 0 … len(tokens) - 1 into an array of shape (len(tokens), "
+               "width); a width of 1 has no padding at all."),
     ),
     Question(
         qid="1.2", points=2, title="Parameters of a window MLP and of an RNN", answer="parameter_counts",
@@ -155,6 +160,10 @@ QUESTIONS = (
         kind="numbers",
         visible=(_count_case("visible case, |V| = 83, T = 18, H = 32", 83, 18, 32),),
         hidden=_hidden_counts, grade=_grade_counts,
+        hints=("A Linear(n_in, n_out) layer has an n_out × n_in weight matrix and a bias of n_out numbers.",
+               "The window MLP's first layer reads T |V| numbers and its second writes T scores: (T |V| H + H) "
+               "+ (H T + T).",
+               "ElmanRNN(|V|, H, 1) has U (H × |V|), W (H × H), V (1 × H), b (H) and c (1): add the five sizes."),
         borrowed=("minigrad.nn.Linear", "minigrad.nn.ElmanRNN"), on_borrowed="review",
     ),
     Question(
@@ -163,5 +172,9 @@ QUESTIONS = (
         kind="numbers",
         visible=(_field_case("visible case, three layers of width 3", [3, 3, 3]),),
         hidden=_hidden_fields, grade=_grade_fields,
+        hints=("A layer of width k widens the receptive field by k - 1 positions: it adds (k - 1) // 2 on each "
+               "side for odd k, and k - 1 in total for any k.",
+               "Start from one output position (a field of 1) and add k - 1 for every layer: 1 + Σ (k_ℓ - 1). A"
+               " layer of width 1 adds nothing."),
     ),
 )

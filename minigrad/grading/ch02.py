@@ -291,6 +291,9 @@ QUESTIONS = (
         visible=({"label": "visible case, s^(1) and θ as symbols",
                   "args": [{"symbol": "s1"}, {"symbol": "theta"}]},),
         hidden=_hidden_unfold, grade=_grade_unfold,
+        hints=("Unfolding is composition: s^(2) = f(s^(1); θ) and s^(3) = f(s^(2); θ).",
+               "Name the middle state: compute s^(2) from s1 and theta, then apply the same formula to s^(2), "
+               "not to s1 again. Applying f once or three times are the usual slips."),
     ),
     Question(
         qid="2.2", points=3, title="dL/dw of the unrolled recurrence, symbolically",
@@ -299,6 +302,12 @@ QUESTIONS = (
         visible=({"label": "visible case, τ = 3",
                   "args": [{"symbol": "w"}, {"symbols": _state_symbols(3)}]},),
         hidden=_hidden_recurrence, grade=_grade_recurrence,
+        hints=("dL/dw is a sum over the steps, as in the chapter's sum over time: step t's term is ∂L/∂h^(t) "
+               "times the direct effect (1 - (h^(t))²) h^(t-1).",
+               "∂L/∂h^(τ) = 1 here (L = h^(τ)), and ∂L/∂h^(t-1) = ∂L/∂h^(t) (1 - (h^(t))²) w, the chapter's "
+               "backward recursion.",
+               "Loop t from τ down to 1 with SymPy expressions: add dL_dh * (1 - h[t]**2) * h[t - 1] to the "
+               "total, then multiply dL_dh by (1 - h[t]**2) * w."),
         borrowed=("sympy.diff",),
     ),
     Question(
@@ -307,6 +316,13 @@ QUESTIONS = (
         answer="bptt_contributions", kind="numbers",
         visible=(_bptt_case("visible case, τ = 4", np.random.default_rng(2023), 4),),
         hidden=_hidden_bptt, grade=_grade_bptt,
+        hints=("As in the chapter's code cell: a forward pass that keeps h^(0) … h^(τ), then a backward loop "
+               "from t = τ to 1 carrying ∂L/∂h^(t), with each step's contribution.",
+               "Every step has its own loss term now, so ∂L/∂h^(t) = (h^(t) - y^(t)) + ∂L/∂h^(t+1) (1 - "
+               "(h^(t+1))²) w: the second term comes from later steps.",
+               "At step t, first add the step's own loss term h^(t) - y^(t) to what came back from later "
+               "steps; multiplied by 1 - (h^(t))² it is ∂L/∂a^(t), which times h^(t-1) is the contribution and "
+               "times w is what goes down to step t - 1. h^(0) need not be 0."),
         borrowed=("minigrad.scalar.Value.backward",),
     ),
     Question(
@@ -315,5 +331,11 @@ QUESTIONS = (
         visible=({"label": "visible case, a = -1.5, 0, 2", "points": [-1.5, 0.0, 2.0],
                   "inner": 2.0, "outer": -1.5},),
         hidden=_hidden_softplus, grade=_grade_softplus,
+        hints=("Look at Value.tanh in the chapter: compute the output from a.data with plain math, and hand "
+               "Value.from_op the output, the inputs (a,) and the local derivative.",
+               "The local derivative of log(1 + e^a) is e^a / (1 + e^a) = σ(a). Write both the output and σ so "
+               "that neither calls math.exp of a large positive number.",
+               "output = max(x, 0) + math.log1p(math.exp(-abs(x))); σ(x) = 1 / (1 + e^-x) for x ≥ 0 and e^x / "
+               "(1 + e^x) for x < 0."),
     ),
 )

@@ -203,18 +203,31 @@ QUESTIONS = (
         difficulty=1, minutes=10,
         visible=(_step_case("visible case, B = 2, D = 3, H = 4", np.random.default_rng(301), 2, 3, 4),),
         hidden=_hidden_steps, grade=_grade_step,
+        hints=("This is equation (eq-fw-preact) followed by (eq-fw-hidden), for every row of the batch at once.",
+               "With states as rows, W h^(t-1) for every row is h_prev @ W.T, and U x^(t) is x @ U.T; b "
+               "broadcasts over the rows.",
+               "The usual slips: returning the pre-activation without its tanh, and h_prev @ W, which computes "
+               "W^T h for each row."),
     ),
     Question(
         qid="3.2", points=2, title="The stacked weight matrix", answer="stacked_weight", kind="numbers",
         difficulty=1, minutes=10,
         visible=(_stack_case("visible case, D = 3, H = 4", np.random.default_rng(302), 3, 4),),
         hidden=_hidden_stacks, grade=_grade_stacked,
+        hints=("Equation (eq-fw-stacked): the block rule of matrix multiplication, [W U] [h; x] = W h + U x.",
+               "The first H columns of W_a meet h, the last D columns meet x: place W and U side by side, W "
+               "first (np.hstack), giving shape (H, H + D)."),
     ),
     Question(
         qid="3.3", points=3, title="The summed negative log-likelihood", answer="sequence_nll", kind="numbers",
         difficulty=1, minutes=10,
         visible=(_nll_case("visible case, τ = 5, 3 classes", np.random.default_rng(303), 5, 3),),
         hidden=_hidden_nlls, grade=_grade_nll,
+        hints=("Equation (eq-fw-loss): one term -log ŷ_y per step, added up over the steps (a sum, not a mean).",
+               "log softmax(o)_i = o_i - m - log Σ_j e^(o_j - m) with m = max_j o_j, row by row: o.max(axis=1, "
+               "keepdims=True).",
+               "Y is one-hot, so (Y * log_probabilities).sum() picks the target's entry of every row; return "
+               "minus that, as one float."),
         borrowed=("minigrad.functional.cross_entropy",),
     ),
     Question(
@@ -223,6 +236,11 @@ QUESTIONS = (
         visible=(_forward_case("visible case, τ = 4, B = 2, D = 3, H = 4, O = 2", np.random.default_rng(304),
                                4, 2, 3, 4, 2),),
         hidden=_hidden_forwards, grade=_grade_forward,
+        hints=("Loop over the first axis of x (time): each x[t] is a (B, D) batch, and one call of your "
+               "elman_step gives the states of step t.",
+               "Start the loop from the h0 argument, not from zeros, and compute the logits h @ V.T + c after "
+               "each step.",
+               "Collect the (B, O) logits of each step in a list and np.stack it into shape (τ, B, O)."),
         borrowed=("minigrad.nn.ElmanRNN",),
     ),
 )
