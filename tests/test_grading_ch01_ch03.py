@@ -1,4 +1,4 @@
-"""Chapters 1 and 3's graded questions: right answers pass, common slips fail with their reason."""
+"""Chapters 1, 2 (question 2.5) and 3's graded questions: right answers pass, common slips fail with their reason."""
 
 from __future__ import annotations
 
@@ -101,3 +101,64 @@ def test_chapter_3_slips_fail_with_their_reason(qid, answer, reason):
     with np.errstate(all="ignore"):
         result = outcome(qid, answer)
     assert result.status == "failed" and result.score == 0 and reason in result.message, result.message
+
+
+# ------------------------------------------------------------------------------ chapter 2, 2.5
+def second_order(w, xs, ys, h_start, *, skip=True, w2_reads=2, start=None, reverse=False):
+    """[dL/dw_1, dL/dw_2] of the second-order recurrence; the keywords make one of the usual slips."""
+    h = list(np.zeros(2) if start == "zero" else h_start)
+    for x in xs:
+        h.append(np.tanh(w[0] * h[-1] + w[1] * h[-2] + x))
+    tau = len(xs)
+    grad_a, grads = np.zeros(tau + 3), np.zeros(2)
+    for t in range(tau, 0, -1):
+        dL_dh = h[t + 1] - ys[t - 1] + w[0] * grad_a[t + 1] + (w[1] * grad_a[t + 2] if skip else 0.0)
+        grad_a[t] = dL_dh * (1 - h[t + 1] ** 2)
+        grads += grad_a[t] * np.array([h[t], h[t + 1 - w2_reads]])
+    return grads[::-1] if reverse else grads
+
+
+def test_second_order_reference_agrees_with_float64_finite_differences():
+    from minigrad.grading.ch02 import reference_second_order_gradient, second_order_case
+    from minigrad.grading.wire import build_argument
+
+    for tau in (1, 2, 5, 17):
+        args = [build_argument(spec) for spec in second_order_case("", np.random.default_rng(tau), tau)["args"]]
+        reference = reference_second_order_gradient(*args)
+        assert np.allclose(reference["autograd"], reference["finite"], rtol=1e-7, atol=1e-8)
+        assert np.allclose(second_order(*args), reference["autograd"], rtol=1e-12, atol=1e-13)
+
+
+def test_second_order_answer_passes_and_a_stub_scores_nothing():
+    result = outcome("2.5", second_order)
+    assert result.status == "passed" and result.score == QUESTIONS["2.5"].points == 4, result.message
+    assert QUESTIONS["2.5"].difficulty == 3
+    assert outcome("2.5", lambda *args: np.zeros(2)).score == 0
+
+    def stub(*args):
+        raise NotImplementedError
+    assert outcome("2.5", stub).status == "not attempted"
+
+
+@pytest.mark.parametrize("slip, reason", [
+    ({"skip": False}, "leave out the skip path"),
+    ({"w2_reads": 1}, "w_2 multiplies h_(t-2)"),
+    ({"start": "zero"}, "the initial states are the argument h_start"),
+    ({"reverse": True}, "in the wrong order"),
+])
+def test_second_order_slips_are_named(slip, reason):
+    result = outcome("2.5", lambda *args: second_order(*args, **slip))
+    assert result.status == "failed" and result.score == 0 and reason in result.message, result.message
+    assert "(visible case, τ = 5)" in result.message
+
+
+def test_second_order_answer_fitted_to_the_visible_case_fails_a_hidden_case():
+    question = QUESTIONS["2.5"]
+    visible = [np.array(spec["array"]) for spec in question.visible[0]["args"]]
+    fitted = second_order(*visible)
+
+    def memorised(w, xs, ys, h_start):
+        return fitted if len(xs) == 5 else second_order(w, xs, ys, h_start, skip=False)
+    assert outcome("2.5", lambda *args: fitted.copy()).message.endswith("(hidden case, τ = 1)")
+    result = outcome("2.5", memorised)
+    assert result.score == 0 and "hidden case" in result.message and "skip path" in result.message, result.message

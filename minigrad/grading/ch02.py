@@ -7,6 +7,9 @@ states; it is compared with SymPy's own derivative of the unrolled graph.
 are compared with autograd on a graph that gives each step its own copy of w, and their sum with
 finite differences.
 2.4 asks for softplus(a) = log(1 + e^a) as one ``Value`` node with its local derivative.
+2.5, harder, asks for dL/dw_1 and dL/dw_2 of a second-order recurrence the chapter does not treat,
+h_t = tanh(w_1 h_(t-1) + w_2 h_(t-2) + x_t), in which every state has two recurrent children; it is
+compared with autograd and with float64 finite differences, and the common slips are named.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import close_scalar, numbers, same_expression, three_ways, where
+from minigrad.grading.common import close_scalar, grade_derivation, numbers, same_expression, three_ways, where
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument, decode_expression
 from minigrad.scalar import Value
 from minigrad.symbolic import equal, short_number, substitute, unexpected_symbols
 
-__all__ = ["QUESTIONS", "logistic", "unrolled_gradient", "reference_contributions", "loss"]
+__all__ = ["QUESTIONS", "logistic", "unrolled_gradient", "reference_contributions", "loss",
+           "second_order_states", "second_order_case", "reference_second_order_gradient"]
 
 # ---------------------------------------------------------------------------------- 2.1
 def logistic(s: Any, theta: Any) -> Any:
@@ -284,6 +288,98 @@ def _grade_softplus(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     return Outcome("failed", score, "; ".join(p for p in (forward_problem, backward_problem) if p))
 
 
+# ---------------------------------------------------------------------------------- 2.5
+def second_order_states(w: Sequence[float], xs: Sequence[float], h_start: Sequence[float]) -> list[float]:
+    """h_(-1), h_0, h_1, …, h_τ of h_t = tanh(w_1 h_(t-1) + w_2 h_(t-2) + x_t), as floats."""
+    states = [float(h_start[0]), float(h_start[1])]
+    for x in xs:
+        states.append(math.tanh(float(w[0]) * states[-1] + float(w[1]) * states[-2] + float(x)))
+    return states
+
+
+def _second_order_loss(w: Sequence[float], xs: Sequence[float], ys: Sequence[float], h_start: Sequence[float]) -> float:
+    """L = ½ Σ_t (h_t - y_t)² of the second-order recurrence."""
+    states = second_order_states(w, xs, h_start)
+    return 0.5 * sum((h - float(y)) ** 2 for h, y in zip(states[2:], ys))
+
+
+def reference_second_order_gradient(w: np.ndarray, xs: np.ndarray, ys: np.ndarray,
+                                    h_start: np.ndarray) -> dict[str, np.ndarray]:
+    """[dL/dw_1, dL/dw_2] by autograd on the unrolled ``Value`` graph and by central differences."""
+    w1, w2 = Value(float(w[0])), Value(float(w[1]))
+    before, h = Value(float(h_start[0])), Value(float(h_start[1]))
+    total = Value(0.0)
+    for x, y in zip(xs, ys):
+        before, h = h, (w1 * h + w2 * before + float(x)).tanh()
+        total = total + 0.5 * (h - float(y)) ** 2
+    total.backward()
+    eps = 1e-6
+    finite = [(_second_order_loss(w + eps * e, xs, ys, h_start) - _second_order_loss(w - eps * e, xs, ys, h_start))
+              / (2 * eps) for e in np.eye(2)]
+    return {"autograd": np.array([w1.grad, w2.grad]), "finite": np.array(finite)}
+
+
+def _second_order_backward(w: np.ndarray, xs: np.ndarray, ys: np.ndarray, h_start: np.ndarray, *,
+                           skip_path: bool = True, skip_slope_step: int = 2, w2_reads: int = 2,
+                           first_step: int = 1) -> np.ndarray:
+    """[dL/dw_1, dL/dw_2] by hand; the keywords do one step of the derivation wrong, for the slips.
+
+    ∂L/∂h_t = (h_t - y_t) + w_1 (1 - h_(t+1)²) ∂L/∂h_(t+1) + w_2 (1 - h_(t+2)²) ∂L/∂h_(t+2), and with
+    g_t = (1 - h_t²) ∂L/∂h_t, dL/dw_1 = Σ_t g_t h_(t-1) and dL/dw_2 = Σ_t g_t h_(t-2).
+    """
+    h = second_order_states(w, xs, h_start)  # h[t + 1] is h_t, from h_(-1)
+    tau = len(xs)
+    slope = [0.0] + [1 - state ** 2 for state in h[2:]] + [0.0, 0.0]  # slope[t] = 1 - h_t², zero beyond τ
+    grad_h = np.zeros(tau + 3)  # grad_h[t] = ∂L/∂h_t, zero beyond τ
+    for t in range(tau, 0, -1):
+        grad_h[t] = h[t + 1] - float(ys[t - 1]) + w[0] * slope[t + 1] * grad_h[t + 1]
+        if skip_path:
+            grad_h[t] += w[1] * slope[t + skip_slope_step] * grad_h[t + 2]
+    steps = range(first_step, tau + 1)
+    return np.array([sum(slope[t] * grad_h[t] * h[t] for t in steps),
+                     sum(slope[t] * grad_h[t] * h[t + 1 - w2_reads] for t in steps)])
+
+
+def _second_order_mistakes(w, xs, ys, h_start) -> dict[str, np.ndarray]:
+    """[dL/dw_1, dL/dw_2] with one of the usual slips."""
+    right = _second_order_backward(w, xs, ys, h_start)
+    return {
+        "leave out the skip path: h_t also reaches h_(t+2), through w_2":
+            _second_order_backward(w, xs, ys, h_start, skip_path=False),
+        "take the tanh derivative of step t + 1 on the skip path h_t → h_(t+2); it belongs to step t + 2":
+            _second_order_backward(w, xs, ys, h_start, skip_slope_step=1),
+        "multiply ∂L/∂a_t by h_(t-1) for dL/dw_2 too; w_2 multiplies h_(t-2)":
+            _second_order_backward(w, xs, ys, h_start, w2_reads=1),
+        "start the sums at t = 3, where h_(t-2) is first a computed state; steps 1 and 2 count too":
+            _second_order_backward(w, xs, ys, h_start, first_step=3),
+        "start from h_(-1) = h_0 = 0; the initial states are the argument h_start":
+            _second_order_backward(w, xs, ys, np.zeros(2)),
+        "return them in the wrong order: [dL/dw_1, dL/dw_2] is expected": right[::-1],
+    }
+
+
+def second_order_case(label: str, rng: np.random.Generator, tau: int) -> dict:
+    """Weights, inputs, targets and the two initial states, rounded to 3 decimals."""
+    return {
+        "label": label,
+        "args": [
+            {"array": [round(float(rng.uniform(0.4, 1.0)), 3), round(float(rng.uniform(-0.8, 0.8)), 3)]},
+            {"array": [round(float(v), 3) for v in rng.normal(size=tau)]},
+            {"array": [round(float(v), 3) for v in rng.uniform(-0.9, 0.9, size=tau)]},
+            {"array": [round(float(v), 3) for v in rng.uniform(-0.8, 0.8, size=2)]},
+        ],
+    }
+
+
+def _hidden_second_order(rng: np.random.Generator) -> tuple[dict, ...]:
+    return tuple(second_order_case(f"hidden case, τ = {tau}", rng, tau)
+                 for tau in (1, 2, int(rng.integers(7, 12)), int(rng.integers(20, 30))))
+
+
+_grade_second_order = grade_derivation("[dL/dw_1, dL/dw_2]", reference_second_order_gradient,
+                                       _second_order_mistakes, 4, "of the second-order recurrence")
+
+
 QUESTIONS = (
     Question(
         qid="2.1", points=2, title="Unfolding by hand", answer="unfold_s3", kind="sympy",
@@ -337,5 +433,18 @@ QUESTIONS = (
                "that neither calls math.exp of a large positive number.",
                "output = max(x, 0) + math.log1p(math.exp(-abs(x))); σ(x) = 1 / (1 + e^-x) for x ≥ 0 and e^x / "
                "(1 + e^x) for x < 0."),
+    ),
+    Question(
+        qid="2.5", points=4, title="dL/dw of a second-order recurrence, derived", answer="second_order_gradient",
+        kind="numbers",
+        visible=(second_order_case("visible case, τ = 5", np.random.default_rng(205), 5),),
+        hidden=_hidden_second_order, grade=_grade_second_order,
+        borrowed=("minigrad.scalar.Value.backward", "minigrad.autograd.backward"), difficulty=3, minutes=30,
+        hints=("Draw two steps of the graph: h_t now has three children, its own loss term, a_(t+1) (through "
+               "w_1) and a_(t+2) (through w_2). ∂L/∂h_t adds what comes back along each.",
+               "With g_t = ∂L/∂a_t = (1 - h_t²) ∂L/∂h_t: ∂L/∂h_t = (h_t - y_t) + w_1 g_(t+1) + w_2 g_(t+2), "
+               "with g = 0 beyond τ; then dL/dw_1 = Σ_t g_t h_(t-1) and dL/dw_2 = Σ_t g_t h_(t-2).",
+               "Keep every g_t of the backward loop (the step below needs the two above it), and every state "
+               "from h_(-1) on: the sums run over t = 1 … τ, and steps 1 and 2 read h_(-1) and h_0."),
     ),
 )
