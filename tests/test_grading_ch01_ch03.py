@@ -162,3 +162,54 @@ def test_second_order_answer_fitted_to_the_visible_case_fails_a_hidden_case():
     assert outcome("2.5", lambda *args: fitted.copy()).message.endswith("(hidden case, τ = 1)")
     result = outcome("2.5", memorised)
     assert result.score == 0 and "hidden case" in result.message and "skip path" in result.message, result.message
+
+
+# ------------------------------------------------------------------------------ chapter 3, 3.5
+def residual(x, h0, U, W, V, b, c, *, skip="outside", read="state", start=None):
+    """Logits of the residual RNN; the keywords misread the cell in one of the usual ways."""
+    h, out = (h0 if start is None else start), []
+    for x_t in x:
+        a = b + h @ W.T + x_t @ U.T
+        h = {"outside": h + np.tanh(a), "none": np.tanh(a), "inside": np.tanh(h + a), "first": h0 + np.tanh(a)}[skip]
+        out.append((h if read == "state" else np.tanh(a)) @ V.T + c)
+    return np.stack(out)
+
+
+def test_residual_reference_is_the_cell_by_hand():
+    from minigrad.grading.ch03 import reference_residual_forward
+    from minigrad.grading.wire import build_argument
+
+    for case in QUESTIONS["3.5"].visible + QUESTIONS["3.5"].hidden(np.random.default_rng(5)):
+        args = [build_argument(spec) for spec in case["args"]]
+        assert np.allclose(reference_residual_forward(*args), residual(*args), rtol=0, atol=1e-12)
+
+
+def test_residual_answer_passes_and_a_blank_scores_nothing():
+    result = outcome("3.5", residual)
+    assert result.status == "passed" and result.score == QUESTIONS["3.5"].points == 4, result.message
+    assert QUESTIONS["3.5"].difficulty == 3
+    blank = outcome("3.5", lambda x, h0, U, W, V, b, c: np.zeros((x.shape[0], x.shape[1], V.shape[0])))
+    assert blank.status == "failed" and blank.score == 0
+
+
+@pytest.mark.parametrize("slip, reason", [
+    ({"skip": "none"}, "this is pattern A"),
+    ({"skip": "inside"}, "the skip is inside the tanh"),
+    ({"read": "branch"}, "the logits read only the tanh branch"),
+    ({"skip": "first"}, "the skip adds h^(0) at every step"),
+    ({"start": "zeros"}, "start from the h0 argument"),
+])
+def test_residual_misreadings_are_named(slip, reason):
+    def answer(x, h0, *rest):
+        start = np.zeros_like(h0) if slip.get("start") else None
+        return residual(x, h0, *rest, **{**slip, "start": start})
+    result = outcome("3.5", answer)
+    assert result.status == "failed" and result.score == 0 and reason in result.message, result.message
+    assert "visible case" in result.message
+
+
+def test_residual_answer_fitted_to_the_visible_case_fails_a_hidden_case():
+    visible = [np.array(spec["array"]) for spec in QUESTIONS["3.5"].visible[0]["args"]]
+    fitted = residual(*visible)
+    result = outcome("3.5", lambda *args: fitted.copy())
+    assert result.score == 0 and "hidden case" in result.message, result.message

@@ -4,7 +4,10 @@
 W_a with W_a [h; x] = W h + U x; 3.3 for the summed negative log-likelihood of a sequence, stable
 for large logits; 3.4 for the logits of a whole batch of sequences. Every answer is compared, on
 hidden random inputs of other sizes, with ``minigrad``'s own implementation: ``elman_states`` and
-``ElmanRNN`` of :mod:`minigrad.nn.patterns` and ``functional.cross_entropy``. Batches are rows:
+``ElmanRNN`` of :mod:`minigrad.nn.patterns` and ``functional.cross_entropy``. 3.5, harder, asks for
+the logits of a residual RNN, h^(t) = h^(t-1) + tanh(b + W h^(t-1) + U x^(t)), a cell the chapter does
+not treat; it is compared with steps of ``elman_states`` plus the skip, and the common misreadings of
+the cell are named. Batches are rows:
 ``x`` is (B, D) and ``h`` is (B, H), so W h^(t-1) is ``h @ W.T`` for a whole batch.
 """
 
@@ -20,7 +23,8 @@ from minigrad.grading.common import first_difference, numbers, random_array, whe
 from minigrad.grading.registry import Outcome, Question
 from minigrad.grading.wire import build_argument
 
-__all__ = ["QUESTIONS", "reference_step", "reference_stacked", "reference_nll", "reference_forward"]
+__all__ = ["QUESTIONS", "reference_step", "reference_stacked", "reference_nll", "reference_forward",
+           "reference_residual_forward"]
 
 _ATOL = 1e-9
 
@@ -197,6 +201,61 @@ def _grade_forward(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     return Outcome("passed", 3, f"equals minigrad's ElmanRNN {where(cases)}")
 
 
+# ---------------------------------------------------------------------------------- 3.5
+def reference_residual_forward(x: np.ndarray, h0: np.ndarray, U: np.ndarray, W: np.ndarray, V: np.ndarray,
+                               b: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """The logits o^(t) = c + V h^(t) of the residual RNN, h^(t) = h^(t-1) + tanh(b + W h^(t-1) + U x^(t)),
+    shape (T, B, O): each tanh branch is one step of ``minigrad.nn.patterns.elman_states``."""
+    h, logits = h0, []
+    for x_t in x:
+        h = h + reference_step(x_t, h, U, W, b)
+        logits.append(h @ V.T + c)
+    return np.stack(logits)
+
+
+def _residual_misreadings(x, h0, U, W, V, b, c) -> dict[str, np.ndarray]:
+    """The logits of the cell as it is often misread, each with why it is wrong."""
+    def logits(new_state, read=lambda h, branch: h, start=h0) -> np.ndarray:
+        h, out = start, []
+        for x_t in x:
+            a = b + h @ W.T + x_t @ U.T
+            h, branch = new_state(h, a), np.tanh(a)
+            out.append(read(h, branch) @ V.T + c)
+        return np.stack(out)
+
+    return {
+        "this is pattern A, h^(t) = tanh(a^(t)): add the skip h^(t-1) to the tanh":
+            logits(lambda h, a: np.tanh(a)),
+        "the skip is inside the tanh, tanh(h^(t-1) + a^(t)); it is added outside, h^(t-1) + tanh(a^(t))":
+            logits(lambda h, a: np.tanh(h + a)),
+        "the logits read only the tanh branch; o^(t) = c + V h^(t) reads the whole new state":
+            logits(lambda h, a: h + np.tanh(a), read=lambda h, branch: branch),
+        "the skip adds h^(0) at every step; it adds the previous state h^(t-1)":
+            logits(lambda h, a: h0 + np.tanh(a)),
+        "these are the logits from h^(0) = 0: start from the h0 argument":
+            logits(lambda h, a: h + np.tanh(a), start=np.zeros_like(h0)),
+    }
+
+
+def _hidden_residuals(rng: np.random.Generator) -> tuple[dict, ...]:
+    return (_forward_case("hidden case, τ = 1, B = 1", rng, 1, 1, 2, 3, 2),
+            _forward_case("hidden case, τ = 9, B = 3, D = 2, H = 5, O = 4", rng, 9, 3, 2, 5, 4))
+
+
+def _grade_residual(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    for case, answer in zip(cases, answers):
+        args = [build_argument(spec) for spec in case["args"]]
+        expected = reference_residual_forward(*args)
+        problem = _compare("o", answer, expected, case["label"])
+        if not problem:
+            continue
+        got = numbers(answer)
+        why = next((why for why, wrong in _residual_misreadings(*args).items()
+                    if got.shape == wrong.shape and np.allclose(got, wrong, rtol=0, atol=_ATOL)), "")
+        return Outcome("failed", 0, f"{why} ({case['label']})" if why else problem)
+    return Outcome("passed", 4, f"equals steps of minigrad's elman_states with the skip added {where(cases)}")
+
+
 QUESTIONS = (
     Question(
         qid="3.1", points=3, title="One forward step", answer="elman_step", kind="numbers",
@@ -242,5 +301,20 @@ QUESTIONS = (
                "each step.",
                "Collect the (B, O) logits of each step in a list and np.stack it into shape (τ, B, O)."),
         borrowed=("minigrad.nn.ElmanRNN",),
+    ),
+    Question(
+        qid="3.5", points=4, title="The forward pass of a residual RNN", answer="residual_forward", kind="numbers",
+        difficulty=3, minutes=25,
+        visible=(_forward_case("visible case, τ = 5, B = 2, D = 3, H = 4, O = 2", np.random.default_rng(305),
+                               5, 2, 3, 4, 2),),
+        hidden=_hidden_residuals, grade=_grade_residual,
+        hints=("Draw one step: h^(t-1) reaches h^(t) along two paths, through W and the tanh (the branch), "
+               "and straight across (the skip). The new state is their sum, and the logits read the new state.",
+               "a^(t) = b + W h^(t-1) + U x^(t) as in pattern A; then h^(t) = h^(t-1) + tanh(a^(t)), outside "
+               "the tanh, and o^(t) = c + V h^(t).",
+               "In the loop over time, keep the previous state until the new one is computed: the skip adds "
+               "h^(t-1), not h^(0), and the loop starts from the h0 argument."),
+        borrowed=("minigrad.nn.ElmanRNN", "minigrad.nn.RNNCell", "minigrad.nn.patterns.elman_states"),
+        reference=lambda case: reference_residual_forward(*(build_argument(spec) for spec in case["args"])),
     ),
 )
