@@ -54,6 +54,60 @@ def test_chapter_1_slips_fail_with_their_reason(qid, answer, reason, score):
     assert result.status == "failed" and result.score == score and reason in result.message, result.message
 
 
+# ------------------------------------------------------------------------------ chapter 1, 1.4
+def span(k, d, s, *, strides=True, dilations=True, own_stride=False, plus_one=1):
+    """The receptive field formula of 1.4; the keywords make one of the usual slips."""
+    total, spacing = plus_one, 1
+    for width, dilation, stride in zip(k, d, s):
+        spacing *= stride if own_stride else 1
+        total += (width - 1) * (dilation if dilations else 1) * spacing
+        spacing *= 1 if own_stride or not strides else stride
+    return total
+
+
+@pytest.mark.parametrize("sizes", [([1], [1], [1]), ([2] * 5, [1, 2, 4, 8, 16], [1] * 5), ([3] * 3, [1] * 3, [2] * 3),
+                                   ([3, 2, 2, 3], [1, 1, 2, 4], [1, 1, 2, 1]), ([2, 2], [1, 3], [1, 1]), ([2, 2], [1, 1], [3, 1])])
+def test_traced_span_is_the_formula_and_dilation_leaves_holes(sizes):
+    from minigrad.grading.ch01 import span_formula, traced_span
+
+    widths, dilations, strides = sizes
+    assert traced_span(*sizes)[0] == span_formula(widths, dilations, strides) == span(*sizes)
+    if sizes[0] == [2, 2] and sizes[1] != sizes[2]:
+        # a dilation or a stride larger than the field below leaves a hole: both read inputs 0, 1, 3 and 4
+        assert traced_span(*sizes) == (5, 4)
+
+
+def test_receptive_field_formula_passes_and_a_stub_scores_nothing():
+    result = outcome("1.4", span)
+    assert result.status == "passed" and result.score == QUESTIONS["1.4"].points == 3, result.message
+    assert QUESTIONS["1.4"].difficulty == 3
+
+    def stub(k, d, s):
+        raise NotImplementedError
+    assert outcome("1.4", stub).status == "not attempted"
+
+
+@pytest.mark.parametrize("slip, reason", [
+    ({"strides": False}, "leave out the strides"),
+    ({"dilations": False}, "leave out the dilations"),
+    ({"own_stride": True}, "its own stride"),
+    ({"plus_one": 0}, "leave out the 1"),
+])
+def test_receptive_field_slips_are_named(slip, reason):
+    result = outcome("1.4", lambda k, d, s: span(k, d, s, **slip))
+    assert result.status == "failed" and result.score == 0 and reason in result.message, result.message
+    assert "spanning 22 positions" in result.message and "(visible case, 4 layers)" in result.message
+
+
+def test_receptive_field_answers_fitted_to_the_visible_case_fail():
+    import sympy as sp
+
+    assert outcome("1.4", lambda k, d, s: sp.Integer(22)).score == 0
+    four_layers = span(*[sp.symbols(f"{n}_1:5") for n in "kds"])
+    result = outcome("1.4", lambda k, d, s: four_layers)
+    assert result.score == 0 and "hidden case, 1 layer" in result.message, result.message
+
+
 # ------------------------------------------------------------------------------ chapter 3
 def step(x, h, U, W, b):
     return np.tanh(b + h @ W.T + x @ U.T)

@@ -8,6 +8,10 @@ compared with the counts of the ``minigrad.nn`` modules built with the same size
 1.3 asks for the receptive field of a stack of one-dimensional convolutions; it is compared with
 the number of inputs that one output of such a stack actually depends on, found by pushing a
 unit impulse through it.
+1.4, harder, asks for the receptive field of a stack with dilations and strides as a formula (a SymPy
+expression in the layers' widths, dilations and strides), which the chapter does not print: it is
+compared with the span of the inputs one output actually reads, traced backwards through the stack
+on random integer sizes, and with the formula by expansion, and the common slips are named.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from minigrad.grading.common import numbers, where
+from minigrad.grading.common import numbers, same_expression, where
 from minigrad.grading.registry import Outcome, Question
-from minigrad.grading.wire import build_argument
+from minigrad.grading.wire import build_argument, decode_expression
 
-__all__ = ["QUESTIONS", "reference_windows", "reference_counts", "measured_receptive_field"]
+__all__ = ["QUESTIONS", "reference_windows", "reference_counts", "measured_receptive_field", "traced_span",
+           "span_formula"]
 
 
 # ---------------------------------------------------------------------------------- 1.1
@@ -142,6 +147,99 @@ def _grade_fields(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
     return Outcome("passed", 2, f"matches the impulse response of the stack {where(cases)}")
 
 
+# ---------------------------------------------------------------------------------- 1.4
+def traced_span(kernel_sizes: Sequence[int], dilations: Sequence[int], strides: Sequence[int]) -> tuple[int, int]:
+    """Trace output 0 of the last layer back to the inputs: output j of a layer of width k, dilation d
+    and stride s reads positions j s, j s + d, …, j s + (k - 1) d of the layer below.
+
+    Returns:
+        The span (last input read - first input read + 1) and the number of distinct inputs read.
+    """
+    positions = {0}
+    for k, d, s in reversed(list(zip(kernel_sizes, dilations, strides))):
+        positions = {p * int(s) + i * int(d) for p in positions for i in range(int(k))}
+    return max(positions) - min(positions) + 1, len(positions)
+
+
+def span_formula(k: Sequence[Any], d: Sequence[Any], s: Sequence[Any], *, own_stride: bool = False,
+                 strides_above: bool = False, width: int = 1, one: int = 1) -> Any:
+    """1 + Σ_ℓ (k_ℓ - 1) d_ℓ Π_(j<ℓ) s_j, and, through the keywords, the usual slips of its derivation."""
+    import sympy
+
+    terms = []
+    for layer in range(len(k)):
+        below = s[layer + 1:] if strides_above else s[:layer + 1 if own_stride else layer]
+        terms.append((k[layer] - width) * d[layer] * sympy.Mul(*below))
+    return one + sympy.Add(*terms)
+
+
+def _span_mistakes(k: list, d: list, s: list) -> dict[str, Any]:
+    return {
+        "leave out the dilations: layer ℓ spreads its k_ℓ reads d_ℓ positions apart":
+            span_formula(k, [1] * len(k), s),
+        "leave out the strides: a stride s multiplies the spacing of every layer above it":
+            span_formula(k, d, [1] * len(s)),
+        "multiply layer ℓ's term by its own stride s_ℓ too; only the strides of the layers below it count":
+            span_formula(k, d, s, own_stride=True),
+        "multiply by the strides of the layers above; it is the layers below that spread the positions":
+            span_formula(k, d, s, strides_above=True),
+        "count k_ℓ d_ℓ per layer; a layer of width k adds (k - 1) gaps of d positions":
+            span_formula(k, d, s, width=0),
+        "leave out the 1 of the output's own position": span_formula(k, d, s, one=0),
+    }
+
+
+def _span_case(label: str, layers: int) -> dict:
+    return {"label": label, "args": [{"symbols": [f"{name}_{i}" for i in range(1, layers + 1)]}
+                                     for name in ("k", "d", "s")]}
+
+
+def _hidden_spans(rng: np.random.Generator) -> tuple[dict, ...]:
+    layers = int(rng.integers(5, 8))
+    return (_span_case("hidden case, 1 layer", 1), _span_case("hidden case, 2 layers", 2),
+            _span_case(f"hidden case, {layers} layers", layers))
+
+
+_EXAMPLE = ((3, 2, 2, 3), (1, 1, 2, 4), (1, 1, 2, 1))
+"""The notebook's example, tried first on the visible case: widths, dilations and strides of four layers."""
+
+
+def _grade_span(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
+    from minigrad.symbolic import substitute, unexpected_symbols
+
+    rng = np.random.default_rng(14)
+    for case, tree in zip(cases, answers):
+        k, d, s = (build_argument(spec) for spec in case["args"])
+        got = decode_expression(tree)
+        extra = unexpected_symbols(got, [*k, *d, *s])
+        if extra:
+            return Outcome("failed", 0, f"uses {', '.join(extra)}; write the receptive field in the symbols "
+                                        f"k, d and s it is given ({case['label']})")
+        layers = len(k)
+        drawn = [(rng.integers(1, 6, layers), rng.integers(1, 5, layers), rng.integers(1, 4, layers))
+                 for _ in range(3)]
+        for widths, spacings, steps in [_EXAMPLE] * (layers == len(_EXAMPLE[0])) + drawn:
+            values = {symbol: int(v) for symbols, sizes in ((k, widths), (d, spacings), (s, steps))
+                      for symbol, v in zip(symbols, sizes)}
+            span, distinct = traced_span(widths, spacings, steps)
+            yours = substitute(got, values)
+            if yours == span:
+                continue
+            stack = (f"widths {[int(v) for v in widths]}, dilations {[int(v) for v in spacings]}, "
+                     f"strides {[int(v) for v in steps]}")
+            why = next((f"; this is what you get if you {why}" for why, wrong in _span_mistakes(k, d, s).items()
+                        if same_expression(got, wrong)), "")
+            if not why and yours == distinct:
+                why = ("; that is how many inputs it reads: the receptive field is their span, from the first "
+                       "to the last, holes included")
+            return Outcome("failed", 0, f"for {stack} one output reads inputs spanning {span} positions, your "
+                                        f"formula gives {yours}{why} ({case['label']})")
+        if not same_expression(got, span_formula(k, d, s)):
+            return Outcome("failed", 0, f"agrees with the traced spans of the sizes tried but is not "
+                                        f"1 + Σ (k_ℓ - 1) d_ℓ s_1 ⋯ s_(ℓ-1) for every size ({case['label']})")
+    return Outcome("passed", 3, f"equals the span traced through the stack, and the formula, {where(cases)}")
+
+
 QUESTIONS = (
     Question(
         qid="1.1", points=2, title="Sliding windows", answer="sliding_windows", kind="numbers",
@@ -174,7 +272,21 @@ QUESTIONS = (
         hidden=_hidden_fields, grade=_grade_fields,
         hints=("A layer of width k widens the receptive field by k - 1 positions: it adds (k - 1) // 2 on each "
                "side for odd k, and k - 1 in total for any k.",
-               "Start from one output position (a field of 1) and add k - 1 for every layer: 1 + Σ (k_ℓ - 1). A"
-               " layer of width 1 adds nothing."),
+               "Start from one output position (a field of 1) and add k - 1 for every layer: 1 + Σ (k_ℓ - 1). "
+               "A layer of width 1 adds nothing."),
+    ),
+    Question(
+        qid="1.4", points=3, title="The receptive field of a dilated, strided stack, derived",
+        answer="receptive_field_formula", kind="sympy",
+        difficulty=3, minutes=25,
+        visible=(_span_case("visible case, 4 layers", 4),),
+        hidden=_hidden_spans, grade=_grade_span,
+        hints=("Work from the top down: one output of the last layer reads k_L positions of the layer below, "
+               "d_L apart, so they span (k_L - 1) d_L + 1 positions of that layer.",
+               "Each layer adds (k_ℓ - 1) d_ℓ positions of its own input. A stride s below a layer makes one "
+               "step of that layer's input s steps of the layer under it: multiply by the strides of every "
+               "layer below ℓ, not ℓ's own.",
+               "1 + Σ_ℓ (k_ℓ - 1) d_ℓ times the product of s_1 … s_(ℓ-1) (1 for the first layer); build it in a "
+               "loop over the layers, keeping the product of the strides seen so far."),
     ),
 )
