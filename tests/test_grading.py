@@ -200,8 +200,9 @@ def test_a_cell_that_raises_does_not_stop_the_notebook(case_results):
     assert result.run_status == "completed"
     assert result.cell_errors == [{"cell": 2, "error": "ZeroDivisionError: division by zero"}]
     assert statuses(result) == {"2.1": ("passed", 2), "2.2": ("not attempted", 0),
-                                "2.3": ("not attempted", 0), "2.4": ("not attempted", 0)}
-    assert result.total == 2 and result.max_score == 10
+                                "2.3": ("not attempted", 0), "2.4": ("not attempted", 0),
+                                "2.5": ("not attempted", 0)}
+    assert result.total == 2 and result.max_score == 14
 
 
 def test_hanging_cell_and_hanging_answer_time_out(case_results):
@@ -209,7 +210,7 @@ def test_hanging_cell_and_hanging_answer_time_out(case_results):
     assert result.run_status == "completed"
     assert result.cell_errors == [{"cell": 2, "error": "timed out after 3 s"}]
     assert statuses(result) == {"2.1": ("passed", 2), "2.2": ("not attempted", 0),
-                                "2.3": ("timeout", 0), "2.4": ("not attempted", 0)}
+                                "2.3": ("timeout", 0), "2.4": ("not attempted", 0), "2.5": ("not attempted", 0)}
     assert row(result, "2.3").message == "`bptt_contributions` did not return within 3 s on the hidden cases"
 
 
@@ -217,7 +218,7 @@ def test_a_kernel_that_ignores_interrupts_is_abandoned(case_results):
     result = case_results[0]["02_hangs_uninterruptibly.ipynb"]
     assert result.run_status == "timeout"
     assert result.run_message == "did not stop when interrupted after 3 s in code cell 3"
-    assert statuses(result) == {qid: ("timeout", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}
+    assert statuses(result) == {qid: ("timeout", 0) for qid in ("2.1", "2.2", "2.3", "2.4", "2.5")}
 
 
 def test_the_total_time_limit_stops_a_notebook(tmp_path):
@@ -244,7 +245,7 @@ def test_a_dead_kernel_is_reported_and_nothing_is_credited(case_results, name):
     result = case_results[0][name]
     assert result.run_status == "kernel died"
     assert "code cell 3" in result.run_message
-    assert statuses(result) == {qid: ("error", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}
+    assert statuses(result) == {qid: ("error", 0) for qid in ("2.1", "2.2", "2.3", "2.4", "2.5")}
 
 
 def test_huge_output_is_capped(case_results):
@@ -262,7 +263,7 @@ def test_huge_output_is_capped(case_results):
 def test_unreadable_files_get_a_row(case_results, name, status, message):
     result = case_results[0][name]
     assert result.run_status == status and message in result.run_message
-    assert statuses(result) == {qid: ("error", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}
+    assert statuses(result) == {qid: ("error", 0) for qid in ("2.1", "2.2", "2.3", "2.4", "2.5")}
     assert (result.sha256 is None) == (name == "02_missing.ipynb")
 
 
@@ -277,7 +278,7 @@ def test_redefined_check_gets_no_credit(case_results):
 
 def test_monkeypatched_grading_voids_every_answer(case_results):
     result = case_results[0]["02_patches_grading.ipynb"]
-    assert statuses(result) == {qid: ("failed", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}
+    assert statuses(result) == {qid: ("failed", 0) for qid in ("2.1", "2.2", "2.3", "2.4", "2.5")}
     assert "replaced minigrad.grading.notebook._check_line" in [f.message for f in result.findings]
     # 2.4 is right, but it was answered in a kernel whose grading code was patched.
     assert "not credited" in row(result, "2.4").message
@@ -293,7 +294,7 @@ def test_fake_check_lines_get_no_credit(case_results):
 
 def test_files_written_next_to_the_notebook_stay_in_the_sandbox(case_results):
     result = case_results[0]["02_writes_files.ipynb"]
-    assert statuses(result) == {qid: ("failed", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}
+    assert statuses(result) == {qid: ("failed", 0) for qid in ("2.1", "2.2", "2.3", "2.4", "2.5")}
     messages = [f.message for f in result.findings]
     assert any(m.startswith("replaced minigrad modules in sys.modules: minigrad, minigrad.grading,") for m in messages)
     assert any(m.startswith("`check` is not minigrad.grading.check") for m in messages)
@@ -303,7 +304,7 @@ def test_files_written_next_to_the_notebook_stay_in_the_sandbox(case_results):
 def test_answers_fitted_to_the_visible_case_fail_hidden_cases(case_results):
     result = case_results[0]["02_fitted_to_visible.ipynb"]
     assert statuses(result) == {"2.1": ("not attempted", 0), "2.2": ("failed", 0),
-                                "2.3": ("failed", 0), "2.4": ("failed", 1)}
+                                "2.3": ("failed", 0), "2.4": ("failed", 1), "2.5": ("not attempted", 0)}
     assert "hidden case" in row(result, "2.2").message and "hidden case" in row(result, "2.3").message
     assert not result.findings  # the ✓ it printed for 2.2 was the package's own, for the visible case
 
@@ -324,15 +325,15 @@ def test_command_line_outputs(tmp_path):
                            "--gradescope", str(out_gs), str(solution)], capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 0, done.stderr
-    assert "10/10" in done.stdout and done.stderr == ""  # no progress bar when not on a terminal
+    assert "14/14" in done.stdout and done.stderr == ""  # no progress bar when not on a terminal
     report = json.loads(out_json.read_text())
     assert report["grader"]["seed"] == 3
     assert report["notebooks"][0]["sha256"] == sha256(solution)
     rows = list(csv.DictReader(io.StringIO(out_csv.read_text())))
-    assert rows[0]["total"] == "10" and rows[0]["2.3"] == "3"
+    assert rows[0]["total"] == "14" and rows[0]["2.3"] == "3"
     gradescope = json.loads(out_gs.read_text())
-    assert gradescope["score"] == 10
-    assert {t["number"] for t in gradescope["tests"] if t["visibility"] == "visible"} == {"2.1", "2.2", "2.3", "2.4"}
+    assert gradescope["score"] == 14
+    assert {t["number"] for t in gradescope["tests"] if t["visibility"] == "visible"} == {"2.1", "2.2", "2.3", "2.4", "2.5"}
     assert set(gradescope["tests"][0]) == {"name", "number", "score", "max_score", "status", "output",
                                            "output_format", "visibility"}
 

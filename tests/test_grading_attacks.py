@@ -100,7 +100,7 @@ def test_no_file_outside_the_sandbox_changed(batch):
 # ------------------------------------------------------------------------------ A: in the kernel
 def test_a1_the_graders_reference_code_gets_no_credit(batch):
     result = batch[0]["02_a1_borrow_reference.ipynb"]
-    assert statuses(result) == {qid: ("failed", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}
+    assert statuses(result) == {**{qid: ("failed", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}, "2.5": ("not attempted", 0)}
     assert row(result, "2.1").message == ("not credited: `unfold_s3` calls the grader's reference code "
                                           "(minigrad.grading.ch02.logistic)")
     assert "minigrad.grading.ch02.reference_contributions" in row(result, "2.3").message
@@ -136,7 +136,8 @@ def test_a3_patching_value_while_the_grader_calls_it_voids_the_notebook(batch):
 def test_a3_patching_and_restoring_value_gains_nothing(batch):
     """The graph is read through the trusted class: the composite op is seen as it is (5 nodes, 1 of 2)."""
     result = batch[0]["02_a3_patch_and_restore.ipynb"]
-    assert statuses(result) == {"2.1": ("passed", 2), "2.2": ("passed", 3), "2.3": ("passed", 3), "2.4": ("failed", 1)}
+    assert statuses(result) == {"2.1": ("passed", 2), "2.2": ("passed", 3), "2.3": ("passed", 3), "2.4": ("failed", 1),
+                                "2.5": ("not attempted", 0)}
     assert row(result, "2.4").message.startswith("softplus(a) is a graph of 5 nodes")
 
 
@@ -201,7 +202,7 @@ def test_a6_the_trusted_reader_refuses_subclasses_and_reads_slots():
 # ------------------------------------------------------------------------------ B: the grader's process
 def test_b1_base_exceptions_in_answers_are_answers(batch):
     result = batch[0]["02_b1_base_exceptions.ipynb"]
-    assert statuses(result) == {qid: ("error", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}
+    assert statuses(result) == {**{qid: ("error", 0) for qid in ("2.1", "2.2", "2.3", "2.4")}, "2.5": ("not attempted", 0)}
     assert row(result, "2.1").message.startswith("`unfold_s3` raised SystemExit: 2")
     assert row(result, "2.2").message.startswith("`dL_dw_expression` raised KeyboardInterrupt")
 
@@ -252,7 +253,7 @@ def test_c1_other_submissions_cannot_be_seen(batch):
 
 def test_c2_processes_left_running_die_with_the_sandbox(batch):
     assert subprocess.run(["pgrep", "-f", "mg-redteam-saboteur-c2"], capture_output=True).returncode == 1
-    assert batch[0]["02_zzz_victim.ipynb"].total == 10
+    assert batch[0]["02_zzz_victim.ipynb"].total == 14
 
 
 def test_c4_an_ipython_startup_file_reaches_no_later_kernel(batch):
@@ -319,7 +320,7 @@ def test_e3_only_regular_files_are_read(tmp_path):
     with pytest.raises(Unreadable, match="larger than 100 bytes"):
         read_submission(big, limit=100)
     (result,) = Grader(RunLimits(cell_timeout=3, total_timeout=10), seed=1).grade([fifo])
-    assert result.run_status == "unreadable" and len(result.questions) == 4
+    assert result.run_status == "unreadable" and len(result.questions) == 5
 
 
 def test_e4_deep_json_is_unreadable_with_its_digest(batch):
@@ -369,7 +370,7 @@ def test_c3_d1_d2_d3_d4_the_command_lines_reports(tmp_path):
                       env={"MINIGRAD_TEST_SECRET": "not-a-real-token-123", "PYTHONIOENCODING": "utf-8:strict"})
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     text = done.stdout.decode("utf-8")  # valid UTF-8: the undecodable name is escaped
-    assert "02_\\xff\\xfe.ipynb: 10/10" in text
+    assert "02_\\xff\\xfe.ipynb: 14/14" in text
     assert not [line for line in text.splitlines() if line.startswith("/submissions/victim")]  # D3
     written = {path: path.read_bytes() for path in (out_csv, out_json)}
     time.sleep(8)  # C3's process would rewrite both files six seconds after the grader exits
@@ -377,7 +378,7 @@ def test_c3_d1_d2_d3_d4_the_command_lines_reports(tmp_path):
     table = list(csv.reader(io.StringIO(out_csv.read_text())))
     assert all(not cell.startswith(("=", "+", "-", "@")) for line in table for cell in line)  # D1
     totals = {line[0]: line[table[0].index("total")] for line in table[1:]}
-    assert totals == {"'=HYPERLINK(0).ipynb": "10", "'+1+cmd|calc.ipynb": "10", "02_\\xff\\xfe.ipynb": "10",
+    assert totals == {"'=HYPERLINK(0).ipynb": "14", "'+1+cmd|calc.ipynb": "14", "02_\\xff\\xfe.ipynb": "14",
                       "02_c3_rewrite_gradebook.ipynb": "0", "02_d3_summary_injection.ipynb": "0",
                       "02_d4_environment.ipynb": "0"}
     report = json.loads(out_json.read_text())

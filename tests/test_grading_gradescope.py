@@ -175,4 +175,4 @@ def test_an_untouched_exercise_scores_zero(autograder_zip, tmp_path):
 def test_a_submission_that_attacks_the_autograder_gets_nothing(autograder_zip, tmp_path):
     data = _grade_on_gradescope(autograder_zip, tmp_path, CASES / "02_c7_append_to_autograder.ipynb")
     assert data["score"] == 0 and "hidden cases seed" in data["output"]
-    assert {t["number"] for t in data["tests"] if t["visibility"] == "visible"} == {"2.1", "2.2", "2.3", "2.4"}
+    assert {t["number"] for t in data["tests"] if t["visibility"] == "visible"} == {"2.1", "2.2", "2.3", "2.4", "2.5"}

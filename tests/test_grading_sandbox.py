@@ -56,7 +56,7 @@ def test_the_observer_ran_every_cell(observed):
     assert results[OBSERVER.name].run_status == "completed"
     assert set(seen) == {"processes", "parent", "environment", "network", "files", "package", "user", "limits",
                          "memory", "processes started", "disk", "left running", "introspection"}
-    assert results["02_victim.ipynb"].total == 10 and results["02_victim.ipynb"].findings == []
+    assert results["02_victim.ipynb"].total == 14 and results["02_victim.ipynb"].findings == []
 
 
 def test_a_notebook_sees_no_other_process(observed):
