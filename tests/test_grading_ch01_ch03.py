@@ -79,7 +79,7 @@ def test_traced_span_is_the_formula_and_dilation_leaves_holes(sizes):
 
 def test_receptive_field_formula_passes_and_a_stub_scores_nothing():
     result = outcome("1.4", span)
-    assert result.status == "passed" and result.score == QUESTIONS["1.4"].points == 3, result.message
+    assert result.status == "passed" and result.score == QUESTIONS["1.4"].points == 4, result.message
     assert QUESTIONS["1.4"].difficulty == 3
 
     def stub(k, d, s):

@@ -237,7 +237,7 @@ def _grade_span(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
         if not same_expression(got, span_formula(k, d, s)):
             return Outcome("failed", 0, f"agrees with the traced spans of the sizes tried but is not "
                                         f"1 + Σ (k_ℓ - 1) d_ℓ s_1 ⋯ s_(ℓ-1) for every size ({case['label']})")
-    return Outcome("passed", 3, f"equals the span traced through the stack, and the formula, {where(cases)}")
+    return Outcome("passed", 4, f"equals the span traced through the stack, and the formula, {where(cases)}")
 
 
 QUESTIONS = (
@@ -276,7 +276,7 @@ QUESTIONS = (
                "A layer of width 1 adds nothing."),
     ),
     Question(
-        qid="1.4", points=3, title="The receptive field of a dilated, strided stack, derived",
+        qid="1.4", points=4, title="The receptive field of a dilated, strided stack, derived",
         answer="receptive_field_formula", kind="sympy",
         difficulty=3, minutes=25,
         visible=(_span_case("visible case, 4 layers", 4),),
