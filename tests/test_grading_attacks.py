@@ -28,6 +28,7 @@ import sympy
 
 import minigrad
 from minigrad import Value
+from minigrad.grading import QUESTIONS
 from minigrad.grading.grader import Grader, NotebookResult, QuestionResult, seed_for
 from minigrad.grading.report import gradebook_csv, safe_text, summary
 from minigrad.grading.runner import RunLimits
@@ -218,7 +219,8 @@ def test_b2_no_module_reaches_the_graders_path(batch):
 def test_b3_the_package_is_read_only(batch):
     result = batch[0]["07_b3_poison_package.ipynb"]
     assert result.cell_errors[0]["error"].startswith("RuntimeError: changed []")
-    assert batch[0]["07_zzz_victim.ipynb"].total == 8
+    victim = batch[0]["07_zzz_victim.ipynb"]
+    assert victim.total == victim.max_score == sum(q.points for q in QUESTIONS.values() if q.chapter == "07")
 
 
 def test_b4_decode_bombs_are_refused_before_sympy_builds_them(batch):
