@@ -162,3 +162,15 @@ def test_grading_piped_into_head_ends_quietly_with_status_0(tmp_path):
     process.stdout.close()  # the reader is gone before the summary is printed
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 0 and b"BrokenPipeError" not in stderr and b"Traceback" not in stderr
+
+
+def test_the_instructors_plan_matches_the_questions():
+    """The table of "Plan the exercises" (book/instructor.md) counts each chapter's questions, points and minutes."""
+    page = (ROOT / "book" / "instructor.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d+)\. [^|]+ \| (\d+) \| (\d+) \| (\d+) \| ([\d., ]+) \|$", page, flags=re.M)
+    assert [f"{int(row[0]):02d}" for row in rows] == list(CHAPTERS)
+    for number, questions, points, minutes, hard in rows:
+        asked = [q for q in QUESTIONS.values() if q.chapter == f"{int(number):02d}"]
+        assert (int(questions), int(points), int(minutes)) == (
+            len(asked), sum(q.points for q in asked), sum(q.minutes for q in asked)), number
+        assert hard.split(", ") == [q.qid for q in asked if q.difficulty == 3], number
