@@ -184,7 +184,7 @@ INDEX = """<!doctype html>
 STYLE = """/* Slides of rnn-course: reveal.js's white theme, with the book's figure and table sizes. */
 .reveal figure { margin: 0.2em auto; }
 .reveal h1, .reveal h2, .reveal h3 { text-transform: none; }
-.reveal figure img { max-height: 440px; max-width: 100%; background: #fff; }
+.reveal figure img { max-height: 320px; max-width: 100%; background: #fff; }  /* a slide is 800 px high */
 .reveal figcaption { font-size: 0.55em; color: #555; }
 .reveal table { font-size: 0.7em; }
 .reveal ul, .reveal ol { font-size: 0.85em; }

@@ -62,6 +62,12 @@ async function checkDeck(browser, server, deck) {
       await page.evaluate((i) => Reveal.slide(i), index);
       await page.waitForTimeout(150);
       await page.screenshot({ path: path.join(folder, `${String(index + 1).padStart(2, '0')}.png`) });
+      // reveal.js scales a slide to the window but clips what runs past the slide's own height
+      const over = await page.evaluate(() => {
+        const slide = Reveal.getCurrentSlide();
+        return Math.ceil(slide.scrollHeight - Reveal.getConfig().height);
+      });
+      if (over > 0) problems.push(`slide ${index + 1} runs ${over} px past the bottom of the slide`);
     }
   } catch (error) {
     problems.push(`reveal.js did not start: ${error.message.split('\n')[0]}`);
