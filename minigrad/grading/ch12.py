@@ -18,7 +18,7 @@ linear ``minigrad.nn.MaskedConv2d`` layers with random weights.
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -75,16 +75,23 @@ def _grade_mask(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
 
 
 # ------------------------------------------------------------------------------- 12.2 the receptive field
+def _gradient_field(model: Callable[[Any], Any], rng: np.random.Generator, height: int, width: int, row: int,
+                    col: int) -> np.ndarray:
+    """1 where the output of ``model`` (two input channels) at (row, col) has a nonzero gradient with
+    respect to an input pixel, on two random images: the pixels the architecture reads."""
+    import minigrad
+
+    x = minigrad.Tensor(rng.standard_normal((2, height, width, 2)), requires_grad=True)
+    model(x)[:, row, col].sum().backward()
+    return (np.abs(x.grad).sum(axis=(0, 3)) > 0).astype(float)
+
+
 def reference_row_lstm_context(height: int, width: int, row: int, col: int, kernel_size: int) -> np.ndarray:
     """1 where the state at (row, col) of a one-layer mask-A ``RowLSTM`` has a nonzero input gradient."""
-    import minigrad
     from minigrad.nn import RowLSTM
 
     rng = np.random.default_rng(12)
-    layer = RowLSTM(2, 3, kernel_size, mask="A", rng=rng)
-    x = minigrad.Tensor(rng.standard_normal((2, height, width, 2)), requires_grad=True)
-    layer(x)[:, row, col].sum().backward()
-    return (np.abs(x.grad).sum(axis=(0, 3)) > 0).astype(float)
+    return _gradient_field(RowLSTM(2, 3, kernel_size, mask="A", rng=rng), rng, height, width, row, col)
 
 
 def _context_case(label: str, height: int, width: int, row: int, col: int, kernel_size: int) -> dict:
@@ -217,16 +224,12 @@ def reference_pixelcnn_context(height: int, width: int, row: int, col: int, num_
     The layers are linear (random weights, no rectifier), so that no unit that happens to be inactive
     cuts off an input: the map is the set of pixels the architecture can read.
     """
-    import minigrad
-    from minigrad.nn import MaskedConv2d
+    from minigrad.nn import MaskedConv2d, Sequential
 
     rng = np.random.default_rng(125)
-    x = minigrad.Tensor(rng.standard_normal((2, height, width, 2)), requires_grad=True)
-    h = x
-    for depth in range(num_layers):
-        h = MaskedConv2d(2, 2, kernel_size, mask="A" if depth == 0 else "B", rng=rng)(h)
-    h[:, row, col].sum().backward()
-    return (np.abs(x.grad).sum(axis=(0, 3)) > 0).astype(float)
+    stack = Sequential(*(MaskedConv2d(2, 2, kernel_size, mask="A" if depth == 0 else "B", rng=rng)
+                         for depth in range(num_layers)))
+    return _gradient_field(stack, rng, height, width, row, col)
 
 
 def _field(height: int, width: int, row: int, col: int, up: int, left, right, own_row_left: int,
