@@ -12,8 +12,9 @@
   sequence.
 - Graph memory (chapters 3 and 4): :func:`graph_memory` counts the operations of an autograd
   graph and the bytes of the arrays they keep for the backward pass.
-- Receptive fields (chapter 12): :func:`pixel_influence` perturbs one input pixel at a time and
-  records how much an image model's prediction for one pixel moves.
+- Receptive fields (chapters 1 and 12): :func:`conv_inputs_read` traces which inputs one output of
+  a stack of dilated, strided convolutions reads; :func:`pixel_influence` perturbs one input pixel at
+  a time and records how much an image model's prediction for one pixel moves.
 - Linear probes (chapter 1): :func:`linear_probe` asks how well a quantity can be read off a
   network's states by least squares, on states the fit never saw.
 """
@@ -31,8 +32,8 @@ from minigrad.bptt import central_differences
 from minigrad.nn.recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from minigrad.tensor import Tensor
 
-__all__ = ["GraphMemory", "graph_memory", "gate_trace", "gradient_norms_by_lag", "gradients_three_ways",
-           "linear_probe", "pixel_influence", "unroll"]
+__all__ = ["GraphMemory", "conv_inputs_read", "graph_memory", "gate_trace", "gradient_norms_by_lag",
+           "gradients_three_ways", "linear_probe", "pixel_influence", "unroll"]
 
 _STATES = ("h", "c")
 
@@ -362,6 +363,24 @@ def linear_probe(features: Any, targets: Any, rng: np.random.Generator, test_fra
     if not np.any(spread):
         raise ValueError("linear_probe: the held-out targets are all equal; R^2 is undefined")
     return float(1.0 - residual @ residual / (spread @ spread))
+
+
+def conv_inputs_read(widths: Sequence[int], dilations: Sequence[int], strides: Sequence[int]) -> list[int]:
+    """The input positions that output 0 of a stack of one-dimensional convolutions reads (chapter 1).
+
+    Layer :math:`\\ell` (first layer first) has width :math:`k_\\ell`, dilation :math:`d_\\ell` and stride
+    :math:`s_\\ell`: its output :math:`j` reads positions
+    :math:`j s_\\ell + i d_\\ell,\\ i = 0, \\dots, k_\\ell - 1` of the layer below. Tracing output 0 from the
+    top layer down gives the inputs it depends on; with dilations some positions inside their span
+    are skipped.
+
+    Returns:
+        The positions, sorted.
+    """
+    positions = {0}
+    for k, d, s in reversed(list(zip(widths, dilations, strides))):
+        positions = {p * int(s) + i * int(d) for p in positions for i in range(int(k))}
+    return sorted(positions)
 
 
 def pixel_influence(model: Any, images: np.ndarray, row: int, col: int, levels: int) -> np.ndarray:

@@ -8,7 +8,7 @@ import pytest
 
 import minigrad
 from minigrad import Tensor, nn
-from minigrad.analysis import (gate_trace, gradient_norms_by_lag, gradients_three_ways, graph_memory, linear_probe,
+from minigrad.analysis import (conv_inputs_read, gate_trace, gradient_norms_by_lag, gradients_three_ways, graph_memory, linear_probe,
                                pixel_influence, unroll)
 
 
@@ -272,3 +272,12 @@ def test_pixel_influence_finds_the_row_lstm_triangle_and_nothing_after_the_targe
         expected[row - d, max(0, col - d - 1):col + d + 1] = True
     np.testing.assert_array_equal(seen, expected)
     assert seen.sum() == 34
+
+
+def test_conv_inputs_read_traces_dilations_and_strides():
+    """Adjacent reads give 1 + L (k - 1) positions; a dilation skips positions; a stride below spreads the layer above."""
+    assert conv_inputs_read([3, 3, 3], [1, 1, 1], [1, 1, 1]) == list(range(7))
+    assert conv_inputs_read([2, 2], [1, 2], [1, 1]) == [0, 1, 2, 3]
+    assert conv_inputs_read([3], [2], [1]) == [0, 2, 4]
+    assert conv_inputs_read([2, 2], [1, 1], [2, 1]) == [0, 1, 2, 3]
+    assert conv_inputs_read([1, 2], [1, 1], [3, 1]) == [0, 3]

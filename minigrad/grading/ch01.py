@@ -149,16 +149,15 @@ def _grade_fields(cases: Sequence[dict], answers: Sequence[Any]) -> Outcome:
 
 # ---------------------------------------------------------------------------------- 1.4
 def traced_span(kernel_sizes: Sequence[int], dilations: Sequence[int], strides: Sequence[int]) -> tuple[int, int]:
-    """Trace output 0 of the last layer back to the inputs: output j of a layer of width k, dilation d
-    and stride s reads positions j s, j s + d, …, j s + (k - 1) d of the layer below.
+    """Trace output 0 of the last layer back to the inputs (:func:`minigrad.analysis.conv_inputs_read`).
 
     Returns:
         The span (last input read - first input read + 1) and the number of distinct inputs read.
     """
-    positions = {0}
-    for k, d, s in reversed(list(zip(kernel_sizes, dilations, strides))):
-        positions = {p * int(s) + i * int(d) for p in positions for i in range(int(k))}
-    return max(positions) - min(positions) + 1, len(positions)
+    from minigrad.analysis import conv_inputs_read
+
+    read = conv_inputs_read(kernel_sizes, dilations, strides)
+    return read[-1] - read[0] + 1, len(read)
 
 
 def span_formula(k: Sequence[Any], d: Sequence[Any], s: Sequence[Any], *, own_stride: bool = False,
