@@ -6,24 +6,24 @@ sum of the two marked values of a sequence, the first of them at least :math:`T/
 the end; always predicting the mean, 1, scores a mean squared error of :math:`1/6`.
 :func:`minigrad.longrange.train_until_solved` trains until that error reaches the task's
 threshold; :func:`train_adding` trains for a fixed number of steps instead, so that two layers can
-be compared at every step of the same budget, and :func:`step_seconds` times one of those steps.
+be compared at every step of the same budget; :func:`training_step` is one of those steps, ready to
+be timed (by :func:`~minigrad.experiments.median_ratio`, say).
 """
 
 from __future__ import annotations
 
-import time
 from typing import Callable
 
 import numpy as np
 
 import minigrad
-from minigrad.experiments import generators, median_seconds
+from minigrad.experiments import generators
 from minigrad.longrange import AddingTask
 from minigrad.models import RecurrentReadout
 from minigrad.optim import Adam
 from minigrad.training import History, fit
 
-__all__ = ["step_seconds", "train_adding"]
+__all__ = ["train_adding", "training_step"]
 
 
 def train_adding(cell: str, length: int, seed: int, steps: int = 600, lr: float = 0.03, hidden_size: int = 32,
@@ -63,15 +63,15 @@ def train_adding(cell: str, length: int, seed: int, steps: int = 600, lr: float 
     return model, history, (x_test, y_test)
 
 
-def step_seconds(cell: str, length: int, repeat: int = 7, batch_size: int = 64, hidden_size: int = 32,
-                 clock: Callable[[], float] = time.perf_counter, **options) -> float:
-    """The median time of one training step on the adding problem, in seconds.
+def training_step(cell: str, length: int, batch_size: int = 64, hidden_size: int = 32,
+                  **options) -> Callable[[], None]:
+    """One training step on the adding problem as :func:`train_adding` takes it, as a function to time.
 
-    One step of :func:`~minigrad.training.fit` on one batch as :func:`train_adding` takes it: forward
-    pass, backward pass, clipping and Adam's update, for a fresh
-    :class:`~minigrad.models.RecurrentReadout` (float32), timed by
-    :func:`~minigrad.experiments.median_seconds` with ``clock``. ``options`` go to the layer
-    (``method="loop"`` for a minGRU).
+    Each call runs one step of :func:`~minigrad.training.fit` on one fixed batch: forward pass,
+    backward pass, clipping and Adam's update, for a :class:`~minigrad.models.RecurrentReadout`
+    (float32) made once for all calls. The step has been taken once already, so that Adam's moments
+    are allocated before any call is timed. ``options`` go to the layer (``method="loop"`` for a
+    minGRU).
     """
     task = AddingTask(length)
     rng = np.random.default_rng(0)
@@ -83,5 +83,6 @@ def step_seconds(cell: str, length: int, repeat: int = 7, batch_size: int = 64, 
     def step() -> None:
         fit(lambda b: task.loss(model(b[0]), b[1]), model, [batch], optimizer=optimizer, clip_norm=1.0)
 
-    step()  # the first call allocates Adam's moments
-    return median_seconds(step, repeat=repeat, clock=clock)
+    step()
+    return step
+

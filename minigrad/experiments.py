@@ -7,7 +7,7 @@ module is the one place that
   model and drawing its data never share a stream: a larger model consumes more initial weights
   without changing the data the next model sees;
 - runs an experiment once per seed and summarises the result (:func:`over_seeds`, :class:`Spread`);
-- times a function (:func:`median_seconds`).
+- times a function (:func:`median_seconds`) and compares two (:func:`median_ratio`).
 
 The book's notebooks assert their claims on these summaries (for example
 ``assert gru.fraction(lambda mse: mse < 0.01) >= 0.8``), so a claim that needs a lucky seed fails
@@ -16,6 +16,7 @@ The book's notebooks assert their claims on these summaries (for example
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
-__all__ = ["Spread", "generators", "median_seconds", "over_seeds"]
+__all__ = ["Spread", "generators", "median_ratio", "median_seconds", "over_seeds"]
 
 
 def generators(seed: int, count: int = 2) -> tuple[np.random.Generator, ...]:
@@ -167,7 +168,9 @@ def median_seconds(fn: Callable[[], object], repeat: int = 7, number: int = 1,
 
     ``fn`` is called ``number`` times in a row, ``repeat`` times over; each round's time is
     divided by ``number`` and the median round is returned (the median resists the odd round
-    slowed down by another process). Call ``fn`` once before timing if its first call is special.
+    slowed down by another process). The garbage collector is paused during a round, as
+    :mod:`timeit` does, so that a collection triggered by earlier work is not charged to ``fn``.
+    Call ``fn`` once before timing if its first call is special.
 
     Args:
         fn: the function to time, called without arguments.
@@ -178,12 +181,52 @@ def median_seconds(fn: Callable[[], object], repeat: int = 7, number: int = 1,
             on a busy machine it measures the work rather than the wait (with one BLAS thread the
             two agree on a quiet machine).
     """
-    if repeat < 1 or number < 1:
-        raise ValueError(f"median_seconds: repeat and number must be at least 1, got {repeat}, {number}")
-    rounds = []
+    _check_rounds("median_seconds", repeat, number)
+    return float(np.median([_round_seconds(fn, number, clock) for _ in range(repeat)]))
+
+
+def median_ratio(fn: Callable[[], object], reference: Callable[[], object], repeat: int = 9,
+                 number: int = 1, clock: Callable[[], float] = time.process_time) -> float:
+    """How many times as long ``fn`` takes as ``reference``: the median over rounds of
+    ``t_fn / t_reference``.
+
+    The two are timed in alternating rounds (``fn``, ``reference``, ``fn``, ...), each round as in
+    :func:`median_seconds`, and each ratio pairs rounds run moments apart. A slowdown that lasts
+    longer than a round (another program, a CPU changing its clock speed) then scales both times of
+    a pair and cancels in their ratio, which timing one function after the other does not. Both are
+    called once, untimed, before the rounds start.
+
+    Args:
+        fn, reference: the functions to compare, called without arguments.
+        repeat: the number of rounds of each.
+        number: calls per round.
+        clock: the clock, the CPU time of this process by default (see :func:`median_seconds`).
+    """
+    _check_rounds("median_ratio", repeat, number)
+    fn()
+    reference()
+    ratios = []
     for _ in range(repeat):
+        seconds = _round_seconds(fn, number, clock)
+        ratios.append(seconds / max(_round_seconds(reference, number, clock), 1e-12))
+    return float(np.median(ratios))
+
+
+def _check_rounds(caller: str, repeat: int, number: int) -> None:
+    if repeat < 1 or number < 1:
+        raise ValueError(f"{caller}: repeat and number must be at least 1, got {repeat}, {number}")
+
+
+def _round_seconds(fn: Callable[[], object], number: int, clock: Callable[[], float]) -> float:
+    """The time of one call of ``fn``, averaged over ``number`` calls in a row, with the garbage
+    collector paused (and restored to its previous state afterwards)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
         start = clock()
         for _ in range(number):
             fn()
-        rounds.append((clock() - start) / number)
-    return float(np.median(rounds))
+        return (clock() - start) / number
+    finally:
+        if collecting:
+            gc.enable()

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from minigrad.experiments import Spread, generators, median_seconds, over_seeds
+from minigrad.experiments import Spread, generators, median_ratio, median_seconds, over_seeds
 
 
 def test_generators_are_reproducible_and_independent():
@@ -93,3 +93,48 @@ def test_median_seconds_on_the_process_clock_does_not_count_sleeping():
     assert median_seconds(lambda: time.sleep(0.02), repeat=3, clock=time.process_time) < 0.01
     busy = median_seconds(lambda: sum(range(200_000)), repeat=3, clock=time.process_time)
     assert busy > 0
+
+
+class _FakeClock:
+    """A clock that the timed functions advance by hand."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_median_ratio_alternates_the_two_and_pairs_their_rounds():
+    clock, calls = _FakeClock(), []
+    # a slowdown that doubles both during the middle rounds cancels in each pair's ratio
+    slowdown = iter([1, 1] + [1, 1, 2, 2, 2, 2, 1, 1, 1, 1])
+
+    def slow():
+        calls.append("slow")
+        clock.now += 3.0 * next(slowdown)
+
+    def fast():
+        calls.append("fast")
+        clock.now += 1.0 * next(slowdown)
+
+    assert median_ratio(slow, fast, repeat=5, clock=clock) == 3.0
+    assert calls == ["slow", "fast"] * 6  # one untimed call each, then five alternating rounds
+    with pytest.raises(ValueError, match="median_ratio"):
+        median_ratio(slow, fast, number=0)
+
+
+def test_timing_rounds_pause_the_garbage_collector_and_restore_it():
+    import gc
+
+    seen = []
+    median_seconds(lambda: seen.append(gc.isenabled()), repeat=2)
+    median_ratio(lambda: seen.append(gc.isenabled()), lambda: None, repeat=2)
+    assert seen == [False, False, True, False, False]  # the untimed warm-up call runs as usual
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        median_seconds(lambda: None, repeat=1)
+        assert not gc.isenabled(), "a collector that was off stays off"
+    finally:
+        gc.enable()
