@@ -85,4 +85,3 @@ def training_step(cell: str, length: int, batch_size: int = 64, hidden_size: int
 
     step()
     return step
-

@@ -25,7 +25,6 @@ def test_layers_trained_with_one_seed_see_the_same_test_set():
     np.testing.assert_array_equal(y_gru, y_min)
 
 
-
 def test_a_training_step_is_ready_to_time():
     step = training_step("mingru", 8, method="loop")
     assert callable(step) and step() is None
